@@ -21,7 +21,7 @@ LIBS     = -lssl -lcrypto -lsodium -llmdb -lprotobuf-c -luv -ljansson -lpthread 
 
 PROTO_C  = $(BUILD)/proto/evchain.pb-c.c
 PROTO_H  = $(BUILD)/proto/evchain.pb-c.h
-LIB_SRC  = $(wildcard lib/*.c)
+LIB_SRC  ?= $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/proto/evchain.pb-c.o
 LIBA     = $(BUILD)/libevchain.a
 
