@@ -63,12 +63,10 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/%: $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
-
 define prog_rule
 $(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(PROG_$(1))) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(LIBA) $$(LIBS)
 endef
 $(foreach p,evchain-keys evchain-verify evchaind evchain evchain-witness evchain-bench,$(eval $(call prog_rule,$(p))))
 
