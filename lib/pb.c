@@ -118,3 +118,100 @@ pb_pack(const ProtobufCMessage *msg, size_t *len)
 	*len = protobuf_c_message_pack(msg, buf);
 	return buf;
 }
+
+static int
+read_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*i >= len)
+			return EVC_EINVAL;
+		uint8_t b = p[(*i)++];
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return EVC_EINVAL;
+}
+
+/* Walk the fields; report the last occurrence of `field`. */
+static int
+find_field(const uint8_t *msg, size_t len, unsigned field, unsigned *wt_out, uint64_t *val,
+    size_t *off)
+{
+	size_t i = 0;
+	int found = 0;
+
+	while (i < len) {
+		uint64_t tag, v;
+		if (read_varint(msg, len, &i, &tag) != 0 || (tag >> 3) == 0)
+			return EVC_EINVAL;
+		unsigned wt = (unsigned)(tag & 7);
+		size_t start = i;
+		switch (wt) {
+		case 0:
+			if (read_varint(msg, len, &i, &v) != 0)
+				return EVC_EINVAL;
+			break;
+		case 1:
+			if (len - i < 8)
+				return EVC_EINVAL;
+			v = 0;
+			i += 8;
+			break;
+		case 2:
+			if (read_varint(msg, len, &i, &v) != 0 || v > len - i)
+				return EVC_EINVAL;
+			start = i;
+			i += (size_t)v;
+			break;
+		case 5:
+			if (len - i < 4)
+				return EVC_EINVAL;
+			v = 0;
+			i += 4;
+			break;
+		default:
+			return EVC_EINVAL;
+		}
+		if ((tag >> 3) == field) {
+			found = 1;
+			*wt_out = wt;
+			*val = v;
+			*off = start;
+		}
+	}
+	return found ? 0 : EVC_ENOTFOUND;
+}
+
+int
+pb_field_bytes(const uint8_t *msg, size_t len, unsigned field, const uint8_t **p, size_t *plen)
+{
+	unsigned wt;
+	uint64_t v;
+	size_t off;
+	int rc = find_field(msg, len, field, &wt, &v, &off);
+
+	if (rc != 0)
+		return rc;
+	if (wt != 2)
+		return EVC_EINVAL;
+	*p = msg + off;
+	*plen = (size_t)v;
+	return 0;
+}
+
+int
+pb_field_varint(const uint8_t *msg, size_t len, unsigned field, uint64_t *v)
+{
+	unsigned wt;
+	size_t off;
+	int rc = find_field(msg, len, field, &wt, v, &off);
+
+	if (rc != 0)
+		return rc;
+	return wt == 0 ? 0 : EVC_EINVAL;
+}

@@ -44,6 +44,15 @@ void *pb_arena_alloc(pb_arena *a, size_t n);
 ProtobufCMessage *pb_unpack(pb_arena *a, const ProtobufCMessageDescriptor *desc,
     const uint8_t *buf, size_t len);
 
+/*
+ * Zero-copy field lookups in encoded bytes (protobuf-c copies bytes fields on
+ * unpack; these point into the caller's buffer instead). The last occurrence
+ * of the field wins, as in a decode. 0; EVC_ENOTFOUND when the field is
+ * absent; EVC_EINVAL on malformed input or a field of another wire type.
+ */
+int pb_field_bytes(const uint8_t *msg, size_t len, unsigned field, const uint8_t **p, size_t *plen);
+int pb_field_varint(const uint8_t *msg, size_t len, unsigned field, uint64_t *v);
+
 /* Pack msg into a malloc'd buffer; *len receives its size. NULL on ENOMEM. */
 uint8_t *pb_pack(const ProtobufCMessage *msg, size_t *len);
 

@@ -1,0 +1,1109 @@
+/* ledger.c — the LMDB store of the log (see ledger.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "evc.h"
+#include "hash.h"
+#include "ledger.h"
+#include "merkle.h"
+#include "note.h"
+#include "pb.h"
+
+_Static_assert(sizeof(size_t) == 8, "LMDB integer keys are size_t: 64-bit only");
+
+#define LEDGER_FORMAT "evchain-ledger-v1"
+#define DEFAULT_MAP (1ull << 30)
+#define DEFAULT_MAP_MAX (1ull << 40)
+#define RID_MAX (EVC_MAX_KEY_NAME + 1 + RECORD_MAX_ID)
+#define ATTR_KEY_MAX 511 /* LMDB's default maximum key size */
+
+struct ledger {
+	MDB_env *env;
+	MDB_dbi entries, hashes, cps, cosigs, records, leaves, index, meta;
+	int read_only, no_sync, no_check;
+	uint64_t map_size, map_max;
+	pthread_rwlock_t resize;     /* readers: snapshots; writer: map growth */
+	pthread_mutex_t wlock;       /* one writer at a time */
+	/* Writer state, as of the last commit. */
+	uint64_t size;
+	merkle_stream stream;
+	uint8_t last_leaf[32];
+	int64_t last_time;
+	char origin[CHECKPOINT_MAX_ORIGIN + 1];
+	/* Writer scratch. */
+	uint8_t *ebuf;
+	size_t ebuf_cap;
+};
+
+struct ledger_txn {
+	ledger *l;
+	MDB_txn *txn;
+	uint64_t size;
+};
+
+__attribute__((format(printf, 3, 4))) static void
+seterr(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || cap == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(err, cap, fmt, ap) < 0)
+		err[0] = '\0';
+	va_end(ap);
+}
+
+static int
+dberr(int rc)
+{
+	if (rc == MDB_NOTFOUND)
+		return EVC_ENOTFOUND;
+	if (rc == MDB_MAP_FULL)
+		return EVC_EFULL;
+	if (rc == ENOMEM)
+		return EVC_ENOMEM;
+	return EVC_EDB;
+}
+
+static MDB_val
+u64val(size_t *k)
+{
+	MDB_val v = { sizeof(*k), k };
+	return v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ---- stored-hash reader over one LMDB transaction ------------------------- */
+
+struct hash_reader_ctx {
+	MDB_txn *txn;
+	MDB_dbi dbi;
+};
+
+static int
+read_hashes(void *vctx, const uint64_t *indexes, size_t n, uint8_t (*out)[32])
+{
+	struct hash_reader_ctx *c = vctx;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = indexes[i];
+		MDB_val key = u64val(&k), val;
+		int rc = mdb_get(c->txn, c->dbi, &key, &val);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? EVC_ECORRUPT : EVC_EDB;
+		if (val.mv_size != 32)
+			return EVC_ECORRUPT;
+		memcpy(out[i], val.mv_data, 32);
+	}
+	return 0;
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static int
+open_dbis(ledger *l, MDB_txn *txn)
+{
+	unsigned c = l->read_only ? 0 : MDB_CREATE;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "entries", c | MDB_INTEGERKEY, &l->entries)) ||
+	    (rc = mdb_dbi_open(txn, "hashes", c | MDB_INTEGERKEY, &l->hashes)) ||
+	    (rc = mdb_dbi_open(txn, "checkpoints", c | MDB_INTEGERKEY, &l->cps)) ||
+	    (rc = mdb_dbi_open(txn, "cosigs", c | MDB_INTEGERKEY | MDB_DUPSORT, &l->cosigs)) ||
+	    (rc = mdb_dbi_open(txn, "records", c, &l->records)) ||
+	    (rc = mdb_dbi_open(txn, "leaves", c, &l->leaves)) ||
+	    (rc = mdb_dbi_open(txn, "index", c | MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP,
+		&l->index)) ||
+	    (rc = mdb_dbi_open(txn, "meta", c, &l->meta)))
+		return rc;
+	return 0;
+}
+
+/* Load the writer state from the committed data and check it. */
+static int
+load_state(ledger *l, MDB_txn *txn, char *err, size_t errcap)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+	char num[32], num2[32];
+
+	/* format and origin */
+	key.mv_data = "format";
+	key.mv_size = 6;
+	rc = mdb_get(txn, l->meta, &key, &val);
+	if (rc == 0 && (val.mv_size != strlen(LEDGER_FORMAT) ||
+	    memcmp(val.mv_data, LEDGER_FORMAT, val.mv_size) != 0)) {
+		seterr(err, errcap, "ledger format is not %s", LEDGER_FORMAT);
+		return EVC_ECORRUPT;
+	}
+	key.mv_data = "origin";
+	key.mv_size = 6;
+	rc = mdb_get(txn, l->meta, &key, &val);
+	if (rc == 0) {
+		if (val.mv_size > CHECKPOINT_MAX_ORIGIN)
+			return EVC_ECORRUPT;
+		memcpy(l->origin, val.mv_data, val.mv_size);
+		l->origin[val.mv_size] = '\0';
+	}
+
+	/* size: last entry + 1 */
+	if ((rc = mdb_cursor_open(txn, l->entries, &cur)) != 0)
+		return dberr(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		l->size = 0;
+		merkle_stream_init(&l->stream);
+		memset(l->last_leaf, 0, 32);
+		l->last_time = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return dberr(rc);
+	if (key.mv_size != 8)
+		return EVC_ECORRUPT;
+	size_t last;
+	memcpy(&last, key.mv_data, 8);
+	l->size = (uint64_t)last + 1;
+	if (l->read_only && l->no_check)
+		return 0;
+	if (ledger_entry_time(val.mv_data, val.mv_size, &l->last_time) != 0) {
+		snprintf(num, sizeof(num), "%zu", last);
+		seterr(err, errcap, "entry %s: cannot read its log time", num);
+		return EVC_ECORRUPT;
+	}
+
+	struct hash_reader_ctx hc = { txn, l->hashes };
+	merkle_reader rd = { read_hashes, &hc };
+	uint64_t li = merkle_stored_index(0, l->size - 1);
+	if ((rc = read_hashes(&hc, &li, 1, &l->last_leaf)) != 0 ||
+	    (rc = merkle_stream_load(&l->stream, l->size, &rd)) != 0) {
+		snprintf(num, sizeof(num), "%" PRIu64, l->size);
+		seterr(err, errcap, "tree hashes for %s entries are missing or damaged", num);
+		return EVC_ECORRUPT;
+	}
+
+	/* The last checkpoint must cover every entry, with the same root. */
+	if ((rc = mdb_cursor_open(txn, l->cps, &cur)) != 0)
+		return dberr(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	mdb_cursor_close(cur);
+	snprintf(num, sizeof(num), "%" PRIu64, l->size);
+	if (rc != 0) {
+		seterr(err, errcap, "%s entries but no checkpoint", num);
+		return EVC_ECORRUPT;
+	}
+	size_t cps;
+	memcpy(&cps, key.mv_data, 8);
+	if (cps != l->size) {
+		snprintf(num2, sizeof(num2), "%zu", cps);
+		seterr(err, errcap, "%s entries but the last checkpoint is of size %s", num, num2);
+		return EVC_ECORRUPT;
+	}
+	note nt;
+	checkpoint cp;
+	uint8_t root[32];
+	if (val.mv_size < 8 ||
+	    note_parse((const char *)val.mv_data + 8, val.mv_size - 8, &nt) != 0 ||
+	    checkpoint_parse(nt.text, nt.text_len, &cp) != 0 || cp.size != l->size) {
+		seterr(err, errcap, "checkpoint of size %s is unreadable", num);
+		return EVC_ECORRUPT;
+	}
+	merkle_stream_root(&l->stream, root);
+	if (memcmp(root, cp.root, 32) != 0) {
+		seterr(err, errcap, "the stored tree hashes of %s entries do not give the root of "
+		    "its signed checkpoint (run evchain-verify ledger to find the first bad index)", num);
+		return EVC_ECORRUPT;
+	}
+	return 0;
+}
+
+int
+ledger_open(const char *dir, const ledger_opts *opts, ledger **out, char *err, size_t errcap)
+{
+	ledger_opts def = { 0 };
+	ledger *l;
+	MDB_txn *txn = NULL;
+	int rc, ret = EVC_EDB;
+
+	if (opts == NULL)
+		opts = &def;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return EVC_ENOMEM;
+	l->read_only = opts->read_only;
+	l->no_sync = opts->no_sync;
+	l->no_check = opts->no_check;
+	l->map_size = opts->map_size ? opts->map_size : DEFAULT_MAP;
+	l->map_max = opts->map_max ? opts->map_max : DEFAULT_MAP_MAX;
+	if (l->map_max < l->map_size)
+		l->map_max = l->map_size;
+
+	pthread_rwlockattr_t ra;
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&l->resize, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&l->wlock, NULL);
+
+	if (!l->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		seterr(err, errcap, "cannot create %s: %s", dir, strerror(errno));
+		ret = EVC_EIO;
+		goto err0;
+	}
+	if ((rc = mdb_env_create(&l->env)) != 0)
+		goto dbfail;
+	mdb_env_set_maxdbs(l->env, 8);
+	mdb_env_set_maxreaders(l->env, 512);
+	if (!l->read_only)
+		mdb_env_set_mapsize(l->env, l->map_size);
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (l->read_only ? MDB_RDONLY : 0) |
+	    (l->no_sync ? MDB_NOSYNC : 0);
+	rc = mdb_env_open(l->env, dir, flags, 0600);
+	if (rc == EACCES || rc == EROFS) {
+		/* A read-only copy (e.g. on a write-protected medium): no lock file. */
+		if (l->read_only)
+			rc = mdb_env_open(l->env, dir, flags | MDB_NOLOCK, 0600);
+	}
+	if (rc != 0) {
+		seterr(err, errcap, "cannot open the ledger in %s: %s", dir, mdb_strerror(rc));
+		ret = rc == ENOENT ? EVC_ENOTFOUND : EVC_EDB;
+		goto err1;
+	}
+	MDB_envinfo info;
+	mdb_env_info(l->env, &info);
+	l->map_size = info.me_mapsize;
+	int dead;
+	mdb_reader_check(l->env, &dead);
+
+	if ((rc = mdb_txn_begin(l->env, NULL, l->read_only ? MDB_RDONLY : 0, &txn)) != 0)
+		goto dbfail;
+	if ((rc = open_dbis(l, txn)) != 0) {
+		seterr(err, errcap, "%s is not an evchain ledger: %s", dir, mdb_strerror(rc));
+		ret = rc == MDB_NOTFOUND ? EVC_ECORRUPT : EVC_EDB;
+		goto err2;
+	}
+	if (!l->read_only) {
+		MDB_val k = { 6, "format" }, v = { strlen(LEDGER_FORMAT), LEDGER_FORMAT };
+		rc = mdb_put(txn, l->meta, &k, &v, MDB_NOOVERWRITE);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			goto dbfail2;
+	}
+	if ((ret = load_state(l, txn, err, errcap)) != 0)
+		goto err2;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto dbfail;
+	}
+	*out = l;
+	return 0;
+
+dbfail2:
+	seterr(err, errcap, "LMDB: %s", mdb_strerror(rc));
+	ret = dberr(rc);
+err2:
+	mdb_txn_abort(txn);
+err1:
+	mdb_env_close(l->env);
+err0:
+	pthread_rwlock_destroy(&l->resize);
+	pthread_mutex_destroy(&l->wlock);
+	free(l);
+	return ret;
+dbfail:
+	seterr(err, errcap, "LMDB: %s", mdb_strerror(rc));
+	ret = dberr(rc);
+	if (txn != NULL)
+		goto err2;
+	goto err1;
+}
+
+void
+ledger_close(ledger *l)
+{
+	if (l == NULL)
+		return;
+	mdb_env_close(l->env);
+	pthread_rwlock_destroy(&l->resize);
+	pthread_mutex_destroy(&l->wlock);
+	free(l->ebuf);
+	free(l);
+}
+
+const char *
+ledger_origin(const ledger *l)
+{
+	return l->origin;
+}
+
+uint64_t
+ledger_size(const ledger *l)
+{
+	return __atomic_load_n(&l->size, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+ledger_map_size(const ledger *l)
+{
+	return l->map_size;
+}
+
+int
+ledger_latest(ledger *l, ledger_head *head)
+{
+	ledger_txn *t;
+	int rc;
+
+	memset(head, 0, sizeof(*head));
+	if ((rc = ledger_read_begin(l, &t)) != 0)
+		return rc;
+	if (t->size == 0) {
+		merkle_empty_root(head->root);
+		ledger_read_end(t);
+		return 0;
+	}
+	rc = ledger_checkpoint(t, 0, head->note, sizeof(head->note), &head->note_len,
+	    &head->size, &head->time_ms);
+	if (rc == 0)
+		rc = ledger_tree_hash(t, head->size, head->root);
+	ledger_read_end(t);
+	return rc;
+}
+
+/* ---- append ------------------------------------------------------------- */
+
+struct attr_ctx {
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	size_t index;
+	int rc;
+};
+
+static void
+put_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
+{
+	struct attr_ctx *c = vctx;
+	uint8_t kb[ATTR_KEY_MAX];
+
+	if (c->rc != 0 || len == 0 || len + 1 > sizeof(kb))
+		return; /* an over-long value is not indexed (validation bounds them) */
+	kb[0] = (uint8_t)attr;
+	memcpy(kb + 1, val, len);
+	MDB_val k = { len + 1, kb }, v = u64val(&c->index);
+	int rc = mdb_put(c->txn, c->dbi, &k, &v, MDB_NODUPDATA);
+	if (rc != 0 && rc != MDB_KEYEXIST)
+		c->rc = rc;
+}
+
+static int
+rid_key(const Record *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t a = strlen(r->signer), b = strlen(r->record_id);
+
+	if (a + 1 + b > cap || a + 1 + b > ATTR_KEY_MAX)
+		return EVC_ETOOLARGE;
+	memcpy(buf, r->signer, a);
+	buf[a] = 0;
+	memcpy(buf + a + 1, r->record_id, b);
+	*len = a + 1 + b;
+	return 0;
+}
+
+static int
+ensure_ebuf(ledger *l, size_t n)
+{
+	if (n <= l->ebuf_cap)
+		return 0;
+	size_t cap = l->ebuf_cap ? l->ebuf_cap : 4096;
+	while (cap < n)
+		cap *= 2;
+	uint8_t *p = realloc(l->ebuf, cap);
+	if (p == NULL)
+		return EVC_ENOMEM;
+	l->ebuf = p;
+	l->ebuf_cap = cap;
+	return 0;
+}
+
+/* Log time of an existing entry (for duplicates' receipts). */
+static int
+entry_time_at(MDB_txn *txn, MDB_dbi dbi, uint64_t index, int64_t *t)
+{
+	size_t k = index;
+	MDB_val key = u64val(&k), val;
+	int rc = mdb_get(txn, dbi, &key, &val);
+
+	if (rc != 0)
+		return dberr(rc);
+	return ledger_entry_time(val.mv_data, val.mv_size, t);
+}
+
+/* One attempt at the whole batch; on any error the transaction is aborted
+ * and the writer state is untouched. */
+static int
+append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, int64_t now_ms,
+    ledger_head *head, int *mdb_rc)
+{
+	MDB_txn *txn;
+	int rc, ret;
+	uint64_t size = l->size;
+	merkle_stream st = l->stream;
+	uint8_t prev[32];
+	int64_t t = now_ms > l->last_time ? now_ms : l->last_time;
+	struct hash_reader_ctx hc;
+	uint8_t stored[MERKLE_MAX_HEIGHT + 1][32];
+	char *signed_note = NULL;
+	size_t signed_len = 0;
+
+	*mdb_rc = 0;
+	memcpy(prev, l->last_leaf, 32);
+	if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0) {
+		*mdb_rc = rc;
+		return dberr(rc);
+	}
+	hc.txn = txn;
+	hc.dbi = l->hashes;
+
+	if (l->origin[0] == '\0') {
+		MDB_val k = { 6, "origin" }, v = { strlen(log_key->name), (void *)log_key->name };
+		if ((rc = mdb_put(txn, l->meta, &k, &v, 0)) != 0)
+			goto dbfail;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		ledger_item *it = &items[i];
+		uint8_t ridk[RID_MAX + 1], rdig[32];
+		size_t ridlen;
+
+		if ((ret = rid_key(it->rec, ridk, sizeof(ridk), &ridlen)) != 0) {
+			it->result = EVC_EINVAL;
+			continue;
+		}
+		hash_sha256(it->record, it->record_len, rdig);
+		MDB_val rk = { ridlen, ridk }, rv;
+		rc = mdb_get(txn, l->records, &rk, &rv);
+		if (rc == 0) {
+			if (rv.mv_size != 40) {
+				ret = EVC_ECORRUPT;
+				goto fail;
+			}
+			uint64_t idx = get_be64(rv.mv_data);
+			if (memcmp((uint8_t *)rv.mv_data + 8, rdig, 32) != 0) {
+				it->result = EVC_ECONFLICT;
+				it->index = idx;
+				continue;
+			}
+			it->result = LEDGER_DUPLICATE;
+			it->index = idx;
+			uint64_t si = merkle_stored_index(0, idx);
+			if ((ret = read_hashes(&hc, &si, 1, &it->leaf)) != 0 ||
+			    (ret = entry_time_at(txn, l->entries, idx, &it->log_time_ms)) != 0)
+				goto fail;
+			continue;
+		}
+		if (rc != MDB_NOTFOUND)
+			goto dbfail;
+
+		/* The entry, encoded once. */
+		Evchain__V1__Entry e = EVCHAIN__V1__ENTRY__INIT;
+		e.index = size;
+		e.log_time_ms = t;
+		e.prev_leaf_hash.data = prev;
+		e.prev_leaf_hash.len = 32;
+		e.key_name = (char *)it->rec->signer;
+		e.record.data = (uint8_t *)it->record;
+		e.record.len = it->record_len;
+		e.signature.data = (uint8_t *)it->sig;
+		e.signature.len = 64;
+		size_t elen = evchain__v1__entry__get_packed_size(&e);
+		if (elen > EVC_MAX_ENTRY) {
+			it->result = EVC_ETOOLARGE;
+			continue;
+		}
+		if ((ret = ensure_ebuf(l, elen)) != 0)
+			goto fail;
+		evchain__v1__entry__pack(&e, l->ebuf);
+
+		size_t key = size;
+		MDB_val ek = u64val(&key), ev = { elen, l->ebuf };
+		if ((rc = mdb_put(txn, l->entries, &ek, &ev, MDB_APPEND)) != 0)
+			goto dbfail;
+
+		uint8_t leaf[32];
+		merkle_leaf_hash(l->ebuf, elen, leaf);
+		uint64_t sidx = merkle_stored_index(0, size);
+		unsigned ns = merkle_stream_push(&st, leaf, stored);
+		for (unsigned j = 0; j < ns; j++) {
+			size_t hk = sidx + j;
+			MDB_val hkv = u64val(&hk), hv = { 32, stored[j] };
+			if ((rc = mdb_put(txn, l->hashes, &hkv, &hv, MDB_APPEND)) != 0)
+				goto dbfail;
+		}
+
+		uint8_t rval[40];
+		put_be64(rval, size);
+		memcpy(rval + 8, rdig, 32);
+		rv.mv_size = 40;
+		rv.mv_data = rval;
+		if ((rc = mdb_put(txn, l->records, &rk, &rv, 0)) != 0)
+			goto dbfail;
+
+		MDB_val lk = { 32, leaf }, lv = u64val(&key);
+		if ((rc = mdb_put(txn, l->leaves, &lk, &lv, 0)) != 0)
+			goto dbfail;
+
+		struct attr_ctx ac = { txn, l->index, key, 0 };
+		record_attributes(it->rec, put_attr, &ac);
+		if ((rc = ac.rc) != 0)
+			goto dbfail;
+
+		it->result = LEDGER_APPENDED;
+		it->index = size;
+		it->log_time_ms = t;
+		memcpy(it->leaf, leaf, 32);
+		memcpy(prev, leaf, 32);
+		size++;
+	}
+
+	if (size == l->size) {
+		/* Nothing new: no transaction to commit, no new checkpoint. */
+		mdb_txn_abort(txn);
+		return ledger_latest(l, head);
+	}
+
+	/* One signed checkpoint for the batch. */
+	checkpoint cp;
+	char text[CHECKPOINT_MAX_ORIGIN + 128];
+	memset(&cp, 0, sizeof(cp));
+	memcpy(cp.origin, log_key->name, strlen(log_key->name) + 1);
+	cp.size = size;
+	merkle_stream_root(&st, cp.root);
+	int tl = checkpoint_format(&cp, text, sizeof(text));
+	if (tl < 0) {
+		ret = tl;
+		goto fail;
+	}
+	const evc_skey *keys[1] = { log_key };
+	if ((ret = note_sign(text, (size_t)tl, keys, 1, &signed_note, &signed_len)) != 0)
+		goto fail;
+	if (signed_len + 8 > LEDGER_NOTE_MAX) {
+		ret = EVC_ETOOLARGE;
+		goto fail;
+	}
+	{
+		size_t ck = size;
+		MDB_val k = u64val(&ck), v;
+		v.mv_size = signed_len + 8;
+		if ((rc = mdb_put(txn, l->cps, &k, &v, MDB_APPEND | MDB_RESERVE)) != 0)
+			goto dbfail;
+		put_be64(v.mv_data, (uint64_t)t);
+		memcpy((uint8_t *)v.mv_data + 8, signed_note, signed_len);
+	}
+
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto dbfail;
+	}
+
+	/* Committed: publish the writer state. */
+	if (l->origin[0] == '\0')
+		memcpy(l->origin, log_key->name, strlen(log_key->name) + 1);
+	l->stream = st;
+	memcpy(l->last_leaf, prev, 32);
+	l->last_time = t;
+	__atomic_store_n(&l->size, size, __ATOMIC_RELEASE);
+
+	head->size = size;
+	memcpy(head->root, cp.root, 32);
+	head->time_ms = t;
+	memcpy(head->note, signed_note, signed_len);
+	head->note[signed_len] = '\0';
+	head->note_len = signed_len;
+	free(signed_note);
+	return 0;
+
+dbfail:
+	*mdb_rc = rc;
+	ret = dberr(rc);
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	free(signed_note);
+	return ret;
+}
+
+static int
+grow_map(ledger *l)
+{
+	if (l->map_size >= l->map_max)
+		return EVC_EFULL;
+	uint64_t ns = l->map_size * 2 > l->map_max ? l->map_max : l->map_size * 2;
+	pthread_rwlock_wrlock(&l->resize);
+	int rc = mdb_env_set_mapsize(l->env, ns);
+	pthread_rwlock_unlock(&l->resize);
+	if (rc != 0)
+		return EVC_EDB;
+	l->map_size = ns;
+	return 0;
+}
+
+int
+ledger_append(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key,
+    int64_t now_ms, ledger_head *head)
+{
+	int ret, mrc;
+
+	if (l->read_only)
+		return EVC_EPERM;
+	if (log_key == NULL || log_key->type != EVC_KEY_ED25519 ||
+	    (l->origin[0] != '\0' && strcmp(l->origin, log_key->name) != 0))
+		return EVC_EINVAL;
+	pthread_mutex_lock(&l->wlock);
+	for (;;) {
+		pthread_rwlock_rdlock(&l->resize);
+		ret = append_once(l, items, n, log_key, now_ms, head, &mrc);
+		pthread_rwlock_unlock(&l->resize);
+		if (mrc != MDB_MAP_FULL)
+			break;
+		if ((ret = grow_map(l)) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&l->wlock);
+	return ret;
+}
+
+/* In one write transaction: replace the line of witness `name` for size k.
+ * Returns an MDB rc; *count receives the lines now stored. */
+static int
+cosig_put(ledger *l, MDB_txn *txn, size_t k, const char *name, const char *line, size_t len,
+    size_t *count)
+{
+	MDB_cursor *cur;
+	MDB_val key = u64val(&k), val;
+	size_t nl = strlen(name);
+	int rc;
+
+	if ((rc = mdb_get(txn, l->cps, &key, &val)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, l->cosigs, &cur)) != 0)
+		return rc;
+	/* Lines are "— name base64\n"; the dash is 3 bytes, then a space. */
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+	while (rc == 0) {
+		const char *s = val.mv_data;
+		if (val.mv_size > 4 + nl && memcmp(s + 4, name, nl) == 0 && s[4 + nl] == ' ') {
+			rc = mdb_cursor_del(cur, 0);
+			break;
+		}
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+	}
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		key = u64val(&k);
+		val.mv_size = len;
+		val.mv_data = (void *)line;
+		rc = mdb_put(txn, l->cosigs, &key, &val, MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST)
+			rc = 0;
+	}
+	if (rc == 0 && (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY)) == 0)
+		rc = mdb_cursor_count(cur, count);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+ledger_add_cosignature(ledger *l, uint64_t size, const char *name, const char *line, size_t len)
+{
+	MDB_txn *txn;
+	size_t count = 0;
+	int rc;
+
+	if (l->read_only)
+		return EVC_EPERM;
+	if (len == 0 || len > 511 || strlen(name) == 0)
+		return EVC_EINVAL;
+	pthread_mutex_lock(&l->wlock);
+	for (;;) {
+		pthread_rwlock_rdlock(&l->resize);
+		if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) == 0) {
+			rc = cosig_put(l, txn, size, name, line, len, &count);
+			if (rc == 0)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		pthread_rwlock_unlock(&l->resize);
+		if (rc == MDB_MAP_FULL && grow_map(l) == 0)
+			continue;
+		break;
+	}
+	pthread_mutex_unlock(&l->wlock);
+	if (rc != 0)
+		return dberr(rc);
+	return count > INT_MAX ? INT_MAX : (int)count;
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+int
+ledger_read_begin(ledger *l, ledger_txn **out)
+{
+	ledger_txn *t = malloc(sizeof(*t));
+	int rc;
+
+	if (t == NULL)
+		return EVC_ENOMEM;
+	pthread_rwlock_rdlock(&l->resize);
+	if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &t->txn)) != 0) {
+		pthread_rwlock_unlock(&l->resize);
+		free(t);
+		return dberr(rc);
+	}
+	t->l = l;
+	/* Size as seen by this snapshot: the last checkpoint's size. */
+	MDB_cursor *cur;
+	MDB_val k, v;
+	t->size = 0;
+	if (mdb_cursor_open(t->txn, l->entries, &cur) == 0) {
+		if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
+			size_t last;
+			memcpy(&last, k.mv_data, 8);
+			t->size = (uint64_t)last + 1;
+		}
+		mdb_cursor_close(cur);
+	}
+	*out = t;
+	return 0;
+}
+
+void
+ledger_read_end(ledger_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	pthread_rwlock_unlock(&t->l->resize);
+	free(t);
+}
+
+uint64_t
+ledger_txn_size(const ledger_txn *t)
+{
+	return t->size;
+}
+
+int
+ledger_entry(ledger_txn *t, uint64_t index, const uint8_t **buf, size_t *len)
+{
+	size_t k = index;
+	MDB_val key = u64val(&k), val;
+	int rc = mdb_get(t->txn, t->l->entries, &key, &val);
+
+	if (rc != 0)
+		return dberr(rc);
+	*buf = val.mv_data;
+	*len = val.mv_size;
+	return 0;
+}
+
+int
+ledger_stored_hash(ledger_txn *t, uint64_t sindex, uint8_t out[32])
+{
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	int rc = read_hashes(&hc, &sindex, 1, (uint8_t(*)[32])out);
+	return rc == EVC_ECORRUPT ? EVC_ENOTFOUND : rc;
+}
+
+uint64_t
+ledger_stored_hash_count(ledger_txn *t)
+{
+	MDB_stat st;
+	if (mdb_stat(t->txn, t->l->hashes, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+int
+ledger_leaf_hash(ledger_txn *t, uint64_t index, uint8_t out[32])
+{
+	if (index >= t->size)
+		return EVC_ENOTFOUND;
+	return ledger_stored_hash(t, merkle_stored_index(0, index), out);
+}
+
+int
+ledger_find_leaf(ledger_txn *t, const uint8_t leaf[32], uint64_t *index)
+{
+	MDB_val key = { 32, (void *)leaf }, val;
+	int rc = mdb_get(t->txn, t->l->leaves, &key, &val);
+
+	if (rc != 0)
+		return dberr(rc);
+	if (val.mv_size != 8)
+		return EVC_ECORRUPT;
+	size_t v;
+	memcpy(&v, val.mv_data, 8);
+	if (v >= t->size)
+		return EVC_ENOTFOUND;
+	*index = v;
+	return 0;
+}
+
+int
+ledger_find_record(ledger_txn *t, const char *signer, const char *record_id, uint64_t *index)
+{
+	uint8_t k[RID_MAX + 1];
+	size_t a = strlen(signer), b = strlen(record_id);
+
+	if (a + 1 + b > sizeof(k))
+		return EVC_ENOTFOUND;
+	memcpy(k, signer, a);
+	k[a] = 0;
+	memcpy(k + a + 1, record_id, b);
+	MDB_val key = { a + 1 + b, k }, val;
+	int rc = mdb_get(t->txn, t->l->records, &key, &val);
+	if (rc != 0)
+		return dberr(rc);
+	if (val.mv_size != 40)
+		return EVC_ECORRUPT;
+	*index = get_be64(val.mv_data);
+	return 0;
+}
+
+int
+ledger_tree_hash(ledger_txn *t, uint64_t size, uint8_t out[32])
+{
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	merkle_reader rd = { read_hashes, &hc };
+
+	if (size > t->size)
+		return EVC_ENOTFOUND;
+	return merkle_tree_hash(size, &rd, out);
+}
+
+int
+ledger_prove_inclusion(ledger_txn *t, uint64_t index, uint64_t size, uint8_t (*proof)[32],
+    size_t cap, size_t *len)
+{
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	merkle_reader rd = { read_hashes, &hc };
+
+	if (size > t->size || index >= size)
+		return EVC_ENOTFOUND;
+	return merkle_prove_inclusion(index, size, &rd, proof, cap, len);
+}
+
+int
+ledger_prove_consistency(ledger_txn *t, uint64_t m, uint64_t n, uint8_t (*proof)[32],
+    size_t cap, size_t *len)
+{
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	merkle_reader rd = { read_hashes, &hc };
+
+	if (n > t->size || m > n)
+		return EVC_ENOTFOUND;
+	if (m == 0 || m == n) {
+		*len = 0;
+		return 0;
+	}
+	return merkle_prove_consistency(m, n, &rd, proof, cap, len);
+}
+
+int
+ledger_checkpoint(ledger_txn *t, uint64_t size, char *buf, size_t cap, size_t *len,
+    uint64_t *size_out, int64_t *time_ms)
+{
+	MDB_val key, val;
+	size_t k = size;
+	int rc;
+
+	if (size == 0) {
+		MDB_cursor *cur;
+		if ((rc = mdb_cursor_open(t->txn, t->l->cps, &cur)) != 0)
+			return dberr(rc);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+		mdb_cursor_close(cur);
+		if (rc != 0)
+			return dberr(rc);
+		memcpy(&k, key.mv_data, 8);
+	} else {
+		key = u64val(&k);
+		if ((rc = mdb_get(t->txn, t->l->cps, &key, &val)) != 0)
+			return dberr(rc);
+	}
+	if (val.mv_size < 8)
+		return EVC_ECORRUPT;
+	size_t nl = val.mv_size - 8;
+	if (nl + 1 > cap)
+		return EVC_ETOOLARGE;
+	memcpy(buf, (uint8_t *)val.mv_data + 8, nl);
+	if (time_ms != NULL)
+		*time_ms = (int64_t)get_be64(val.mv_data);
+	if (size_out != NULL)
+		*size_out = k;
+
+	/* Append the cosignature lines. */
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(t->txn, t->l->cosigs, &cur)) != 0)
+		return dberr(rc);
+	key = u64val(&k);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+	while (rc == 0) {
+		if (nl + val.mv_size + 1 > cap) {
+			mdb_cursor_close(cur);
+			return EVC_ETOOLARGE;
+		}
+		memcpy(buf + nl, val.mv_data, val.mv_size);
+		nl += val.mv_size;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return dberr(rc);
+	buf[nl] = '\0';
+	*len = nl;
+	return 0;
+}
+
+int
+ledger_next_checkpoint(ledger_txn *t, uint64_t after, uint64_t *size, const char **note_out,
+    size_t *len, int64_t *time_ms)
+{
+	MDB_cursor *cur;
+	size_t k = after + 1;
+	MDB_val key = u64val(&k), val;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, t->l->cps, &cur)) != 0)
+		return dberr(rc);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc != 0)
+		return dberr(rc);
+	if (key.mv_size != 8 || val.mv_size < 8)
+		return EVC_ECORRUPT;
+	memcpy(&k, key.mv_data, 8);
+	*size = k;
+	*note_out = (const char *)val.mv_data + 8;
+	*len = val.mv_size - 8;
+	if (time_ms != NULL)
+		*time_ms = (int64_t)get_be64(val.mv_data);
+	return 0;
+}
+
+int
+ledger_query(ledger_txn *t, int attr, const void *val, size_t len, uint64_t start,
+    uint64_t *out, size_t cap, size_t *n, uint64_t *next)
+{
+	uint8_t kb[ATTR_KEY_MAX];
+	MDB_cursor *cur;
+	int rc;
+
+	*n = 0;
+	*next = 0;
+	if (len == 0 || len + 1 > sizeof(kb))
+		return 0;
+	kb[0] = (uint8_t)attr;
+	memcpy(kb + 1, val, len);
+	if ((rc = mdb_cursor_open(t->txn, t->l->index, &cur)) != 0)
+		return dberr(rc);
+	size_t s = start;
+	MDB_val k = { len + 1, kb }, v = u64val(&s);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+	while (rc == 0) {
+		size_t idx;
+		memcpy(&idx, v.mv_data, 8);
+		if (idx >= t->size)
+			break;
+		if (*n == cap) {
+			*next = idx;
+			break;
+		}
+		out[(*n)++] = idx;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return dberr(rc);
+	return 0;
+}
+
+int
+ledger_first_at_time(ledger_txn *t, int64_t t_ms, uint64_t *index)
+{
+	uint64_t lo = 0, hi = t->size;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e;
+		size_t el;
+		int64_t et;
+		int rc;
+		if ((rc = ledger_entry(t, mid, &e, &el)) != 0)
+			return rc == EVC_ENOTFOUND ? EVC_ECORRUPT : rc;
+		if ((rc = ledger_entry_time(e, el, &et)) != 0)
+			return EVC_ECORRUPT;
+		if (et < t_ms)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*index = lo;
+	return 0;
+}
+
+/* Field 2 of an Entry, without a full decode. */
+int
+ledger_entry_time(const uint8_t *p, size_t len, int64_t *t_ms)
+{
+	uint64_t v;
+
+	if (pb_field_varint(p, len, 2, &v) != 0)
+		return EVC_EINVAL;
+	*t_ms = (int64_t)v;
+	return 0;
+}
+
+int
+ledger_backup(ledger *l, const char *dest, char *err, size_t errcap)
+{
+	if (mkdir(dest, 0700) != 0 && errno != EEXIST) {
+		seterr(err, errcap, "cannot create %s: %s", dest, strerror(errno));
+		return EVC_EIO;
+	}
+	pthread_rwlock_rdlock(&l->resize);
+	int rc = mdb_env_copy2(l->env, dest, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&l->resize);
+	if (rc != 0) {
+		seterr(err, errcap, "backup to %s: %s", dest, mdb_strerror(rc));
+		return EVC_EDB;
+	}
+	return 0;
+}

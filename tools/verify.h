@@ -1,0 +1,11 @@
+/* verify.h — the subcommands of evchain-verify. */
+#ifndef EVC_VERIFY_H
+#define EVC_VERIFY_H
+
+#include "keys.h"
+
+/* Audit the ledger in dir against the log key; prints a summary or the first
+ * bad index on stdout. Returns the exit status (0 all holds, 1 failure). */
+int verify_ledger(const char *dir, const evc_vkey *log_key, unsigned threads, int quiet);
+
+#endif
