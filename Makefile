@@ -49,31 +49,37 @@ deps:
 
 $(PROTO_C) $(PROTO_H) &: proto/evchain.proto
 	@mkdir -p $(BUILD)/proto
-	protoc-c --proto_path=proto --c_out=$(BUILD)/proto evchain.proto
+	@echo "  PROTOC  $<"
+	@protoc-c --proto_path=proto --c_out=$(BUILD)/proto evchain.proto
 
 # Generated code: our warning set minus what protoc-c's output trips.
 $(BUILD)/proto/evchain.pb-c.o: $(PROTO_C)
-	$(CC) $(CFLAGS_ALL) -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(PROTO_H) $(wildcard lib/*.h client/*.h server/*.h tools/*.h keys/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 define prog_rule
 $(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(PROG_$(1))) $(LIBA)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(LIBA) $$(LIBS)
+	@echo "  LD      $$@"
+	@$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(LIBA) $$(LIBS)
 endef
 $(foreach p,evchain-keys evchain-verify evchaind evchain evchain-witness evchain-bench,$(eval $(call prog_rule,$(p))))
 
 # Unit/integration tests may use the client library too.
-$(BIN)/tests/%: $(BUILD)/tests/unit/%.o $(CLIENT_LIB:%.c=$(BUILD)/%.o) $(LIBA)
+$(TESTS): $(BIN)/tests/%: $(BUILD)/tests/unit/%.o $(CLIENT_LIB:%.c=$(BUILD)/%.o) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
 
 # The README's test command: installs what is missing, builds, runs everything.
 test: deps

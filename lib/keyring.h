@@ -39,15 +39,23 @@ void keyring_free(keyring *kr);
  * May `signer` sign record r (already decoded and validated) as entry
  * `index` with log time log_ms? On success *key receives the key (valid
  * until the keyring changes). EVC_EUNKNOWNKEY (unknown, revoked, not yet or
- * no longer valid) or EVC_EPERM (the key's role may not sign this kind), with
- * a reason in why.
+ * no longer valid) or EVC_EPERM (the key's role may not sign this kind, or
+ * r->signer is not `signer`), with a reason in why. For a NodeKey record it
+ * also refuses what keyring_apply() would refuse (EVC_ECONFLICT: registering
+ * an active name, revoking an unknown or revoked key or one of another role;
+ * EVC_EPERM: revoking the log key), so a refused key change is never logged.
+ * A name registered again after its revocation is looked up by index: older
+ * entries are checked against the older key.
  */
 int keyring_check(const keyring *kr, const char *signer, const Record *r, uint64_t index,
     int64_t log_ms, const keyring_key **key, char *why, size_t whycap);
 
 /* Apply an accepted record at `index` (only NodeKey records change the
  * keyring). Registering a name that is registered and not revoked, or
- * revoking an unknown or already revoked key, is EVC_ECONFLICT. */
+ * revoking an unknown or already revoked key (or with a role other than the
+ * key's), is EVC_ECONFLICT; revoking the log key EVC_EPERM; a malformed
+ * NodeKey EVC_EINVAL; EVC_ENOMEM. Not thread-safe: callers serialise
+ * keyring_apply against keyring_check / keyring_find. */
 int keyring_apply(keyring *kr, const Record *r, uint64_t index);
 
 /* Look a key up by name (any state). NULL if unknown. */

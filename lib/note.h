@@ -42,8 +42,8 @@ typedef struct note {
 
 /*
  * Parse msg[0..len) syntactically: text rules, the empty line, each signature
- * line (name valid, base64 valid, at least 4 bytes, at most 4+76). Signature
- * lines with a too-long signature are refused. More than EVC_MAX_NOTE_SIGS
+ * line (name valid, base64 valid, more than 4 bytes as Go requires, at most
+ * 4+76). Signature lines with a too-long signature are refused. More than EVC_MAX_NOTE_SIGS
  * signatures: EVC_ETOOLARGE. Message over EVC_MAX_NOTE: EVC_ETOOLARGE.
  * 0 or EVC_EINVAL. `out` borrows msg: valid while msg is.
  */
@@ -51,15 +51,19 @@ int note_parse(const char *msg, size_t len, note *out);
 
 /*
  * Parse and verify against keys[0..nkeys). On success out->sigs[k].key is set
- * for every signature that verified. Returns the number of verified
- * signatures (>= 1), EVC_EINVAL, EVC_EBADSIG, EVC_EUNKNOWNKEY, EVC_ETOOLARGE.
+ * for every signature that verified. As Go, a repeated signature by a key
+ * that already verified is skipped (its .key stays NULL), and two different
+ * keys with the same (name, id) in keys[] are ambiguous (EVC_EINVAL).
+ * Returns the number of verified signatures (>= 1), EVC_EINVAL, EVC_EBADSIG,
+ * EVC_EUNKNOWNKEY, EVC_ETOOLARGE (or EVC_ENOMEM, EVC_ECRYPTO).
  */
 int note_open(const char *msg, size_t len, const evc_vkey *keys, size_t nkeys, note *out);
 
 /*
  * Sign text[0..len) (which must be valid note text) with type-0x01 keys and
  * write "text\n<signature lines>" to a malloc'd *out (NUL-terminated; *outlen
- * excludes the NUL). 0, EVC_EINVAL, EVC_ENOMEM.
+ * excludes the NUL). 0, EVC_EINVAL, EVC_ETOOLARGE (the signed note would
+ * exceed EVC_MAX_NOTE), EVC_ENOMEM.
  */
 int note_sign(const char *text, size_t len, const evc_skey *const *keys, size_t nkeys,
     char **out, size_t *outlen);
@@ -96,12 +100,16 @@ int checkpoint_parse(const char *text, size_t len, checkpoint *out);
  * Cosign checkpoint text[0..len) at time `timestamp` (seconds) with a
  * type-0x04 key: signed message "cosignature/v1\ntime <T>\n" || text.
  * out receives the 76 signature bytes (key id || time || Ed25519).
+ * 0; EVC_EINVAL (key type, timestamp > 2^63 - 1, text not note text of at
+ * least three lines); EVC_ENOMEM.
  */
 int cosig_sign(const char *text, size_t len, const evc_skey *sk, uint64_t timestamp,
     uint8_t out[NOTE_COSIG_LEN]);
 
 /* Verify 76 cosignature bytes against text with a type-0x04 key; *timestamp
- * receives the time. 0, EVC_EBADSIG, EVC_EINVAL (wrong key id or type). */
+ * (may be NULL) receives the time. 0, EVC_EBADSIG (also for a time over
+ * 2^63 - 1 or a text under three lines), EVC_EINVAL (wrong key id or type,
+ * not note text). */
 int cosig_verify(const char *text, size_t len, const evc_vkey *vk,
     const uint8_t sig[NOTE_COSIG_LEN], uint64_t *timestamp);
 
@@ -123,15 +131,19 @@ typedef struct tlog_proof {
 /*
  * Format a tlog-proof to a malloc'd *out:
  *   "c2sp.org/tlog-proof@v1\n" ["extra <b64>\n"] "index <n>\n" <b64 hash lines> "\n" <signed checkpoint>
- * extra may be NULL. 0, EVC_EINVAL, EVC_ENOMEM.
+ * extra may be NULL (no extra line); non-NULL with extra_len 0 writes
+ * "extra \n", as Go. The signed checkpoint is checked as tlog_proof_parse
+ * would. 0, EVC_EINVAL, EVC_ENOMEM.
  */
 int tlog_proof_format(uint64_t index, const uint8_t *extra, size_t extra_len,
     const uint8_t (*proof)[32], size_t nproof, const char *signed_checkpoint, size_t cplen,
     char **out, size_t *outlen);
 
 /* Parse a tlog-proof (strict: header, optional extra, index, hashes, empty
- * line, then the signed note, which is parsed by note_parse as a check).
- * 0, EVC_EINVAL, EVC_ETOOLARGE. */
+ * line, then the signed note, which is checked with note_parse and its text
+ * with checkpoint_parse). More than EVC_MAX_PROOF hashes or
+ * TLOG_PROOF_MAX_EXTRA extra bytes: EVC_ETOOLARGE. 0, EVC_EINVAL,
+ * EVC_ETOOLARGE. */
 int tlog_proof_parse(const char *s, size_t len, tlog_proof *out);
 
 /* ---- base64 (RFC 4648 standard, padded) ---------------------------------- */

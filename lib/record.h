@@ -28,7 +28,9 @@ typedef Evchain__V1__Record Record;
 #define RECORD_MAX_SKEW_MS (10LL * 60 * 1000) /* a time may be at most 10 min ahead of now */
 
 /* Decode record bytes (at most EVC_MAX_RECORD) within the arena. NULL on
- * malformed or oversized input. */
+ * malformed or oversized input, and for a string field holding a NUL byte
+ * (protobuf-c would show it cut short while the signed bytes say more).
+ * Unknown fields are accepted (newer writers). */
 Record *record_decode(pb_arena *a, const uint8_t *buf, size_t len);
 
 /* The kind of the record's body (EVCHAIN__V1__RECORD_KIND__RECORD_KIND_UNSPECIFIED if none). */
@@ -39,7 +41,11 @@ Evchain__V1__RecordKind record_kind(const Record *r);
 const char *record_kind_name(Evchain__V1__RecordKind k);
 Evchain__V1__RecordKind record_kind_from_name(const char *name);
 
-/* Sign / verify record bytes with the domain prefix. verify: 0 or EVC_EBADSIG. */
+/* Sign / verify record bytes with the domain prefix: plain Ed25519 over
+ * EVC_RECORD_SIG_PREFIX || rec (records over 4 KiB are copied to the heap).
+ * verify: 0 or EVC_EBADSIG (also for a key that is not type 0x01 and for len
+ * > EVC_MAX_RECORD); EVC_ENOMEM if that copy cannot be made. sign writes an
+ * all-zero signature, which never verifies, if that copy cannot be made. */
 void record_sign(const evc_skey *sk, const uint8_t *rec, size_t len, uint8_t sig[64]);
 int record_verify(const evc_vkey *vk, const uint8_t *rec, size_t len, const uint8_t sig[64]);
 
@@ -48,6 +54,10 @@ int record_verify(const evc_vkey *vk, const uint8_t *rec, size_t len, const uint
  * (times may not be more than RECORD_MAX_SKEW_MS in the future nor before
  * 2000). 0 when valid; EVC_EINVAL with a precise reason in why (e.g.
  * "scan_in.company_uscc: check digit is 'Y', expected 'X'") otherwise.
+ * The first broken rule is reported, as "field.path: what is wrong" (top-
+ * level fields without a prefix). Dates that may lie ahead are exempt from
+ * the future bound: disposition.deadline_ms, node_key.valid_from_ms /
+ * valid_until_ms, inspection_plan.start_ms / end_ms. why may be NULL.
  */
 int record_validate(const Record *r, int64_t now_ms, char *why, size_t whycap);
 
