@@ -471,6 +471,15 @@ client_verify_receipt(const evc_profile *p, const Evchain__V1__Receipt *r, const
 		seterr(err, errcap, "receipt entry does not hold the submitted record as sent");
 		goto out;
 	}
+	/* The entry must name the record's signer (Record.signer, field 2). */
+	const uint8_t *signer;
+	size_t signer_len;
+	if (pb_field_bytes(record, record_len, 2, &signer, &signer_len) != 0 ||
+	    strlen(e->key_name) != signer_len || memcmp(e->key_name, signer, signer_len) != 0) {
+		seterr(err, errcap, "receipt entry names the signer \"%s\", not the record's",
+		    e->key_name);
+		goto out;
+	}
 	if (client_verify_inclusion(&cp, r->index, r->entry.data, r->entry.len, r->inclusion_proof,
 	    r->n_inclusion_proof, err, errcap) != 0)
 		goto out;

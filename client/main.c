@@ -313,6 +313,8 @@ print_receipts(const Response *r, rec_in *recs, const pending *p, int *fatal)
 	size_t refused = 0;
 	char err[512], hx[65];
 
+	if (r == NULL)
+		return p->n;
 	if (r->status && r->status->code != EVCHAIN__V1__STATUS__CODE__OK) {
 		for (size_t i = 0; i < p->n; i++) {
 			json_t *j = json_pack("{s:s, s:s, s:s}", "record_id", recs[p->first + i].record_id,

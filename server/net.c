@@ -683,6 +683,10 @@ drain_cb(uv_timer_t *t)
 
 	if (!done && srv_mono_ms() - s->drain_started < s->cfg.shutdown_grace_ms)
 		return;
+	/* Responses queued since the last wake (busy reaches 0 in conn_send,
+	 * before the loop has seen the uv_async) go out first: closing marks
+	 * the connections gone, and wake_cb would drop them. */
+	wake_cb(&s->wake);
 	/* Everything answered (or the grace period is over): close all. */
 	for (srv_conn *c = s->conns; c != NULL; c = c->next)
 		if (!c->closing && !c->writing)

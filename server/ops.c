@@ -78,6 +78,8 @@ srv_reply(srv_job *j, Response *resp)
 		f = srv_error_frame(j->id, CODE(TOO_LARGE),
 		    "response exceeds the maximum frame; ask for a smaller page", &len);
 	}
+	if (resp->status == &ok)
+		resp->status = NULL; /* no pointer to this frame outlives it */
 	if (f != NULL)
 		conn_send(j->conn, f, len);
 	else
@@ -799,7 +801,7 @@ srv_handle(srv_job *j)
 		    ? "request exceeds its decoding budget" : "request does not decode as evchain.v1.Request");
 		return;
 	}
-	int op = j->req->op_case;
+	int op = (int)j->req->op_case;
 	if (op == EVCHAIN__V1__REQUEST__OP__NOT_SET) {
 		srv_reply_error(j, CODE(INVALID_ARGUMENT), "request names no operation");
 		return;
@@ -976,9 +978,9 @@ srv_writer_main(void *arg)
 		size_t n = 0;
 		for (srv_job *j = list; j != NULL; j = j->next)
 			n += j->nrec;
-		if (n > cap) {
-			wslot *ns = realloc(slots, sizeof(*slots) * n);
-			ledger_item *ni = ns ? realloc(items, sizeof(*items) * n) : NULL;
+		if (n > cap || slots == NULL) {
+			wslot *ns = realloc(slots, sizeof(*slots) * (n ? n : 1));
+			ledger_item *ni = ns ? realloc(items, sizeof(*items) * (n ? n : 1)) : NULL;
 			if (ns)
 				slots = ns;
 			if (ni)

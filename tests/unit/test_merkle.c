@@ -329,8 +329,9 @@ test_known_answers(void)
 		}
 	}
 
-	/* transparency-dev/merkle testdata/consistency/1/happy-path.json,
-	 * decoded from base64: (1, 8) — same proof as above. */
+	/* The (5, 8) inclusion and (1, 8) consistency vectors above are also
+	 * transparency-dev/merkle testdata/inclusion/2/happy-path.json and
+	 * testdata/consistency/1/happy-path.json (there in base64). */
 	free(m.h);
 }
 
