@@ -1,4 +1,5 @@
 /* hash.c — SHA-256 through OpenSSL EVP, hex helpers. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <openssl/evp.h>
@@ -30,14 +31,45 @@ sha256_md(void)
 	return m;
 }
 
+/* One digest context per thread, freed when the thread exits. */
 static _Thread_local EVP_MD_CTX *tctx;
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+static void
+ctx_free(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void
+ctx_key_init(void)
+{
+	if (pthread_key_create(&ctx_key, ctx_free) != 0)
+		abort();
+}
 
 static EVP_MD_CTX *
 ctx_get(void)
 {
-	if (tctx == NULL && (tctx = EVP_MD_CTX_new()) == NULL)
-		abort();
+	if (tctx == NULL) {
+		pthread_once(&ctx_once, ctx_key_init);
+		if ((tctx = EVP_MD_CTX_new()) == NULL)
+			abort();
+		pthread_setspecific(ctx_key, tctx);
+	}
 	return tctx;
+}
+
+/* The main thread does not run key destructors at exit: free its context. */
+__attribute__((destructor)) static void
+ctx_free_main(void)
+{
+	if (tctx != NULL) {
+		pthread_setspecific(ctx_key, NULL);
+		EVP_MD_CTX_free(tctx);
+		tctx = NULL;
+	}
 }
 
 void
