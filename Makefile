@@ -39,7 +39,7 @@ PROGS    = $(foreach p,evchain-keys evchain-verify evchaind evchain evchain-witn
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(BIN)/tests/%)
 
-.PHONY: all test unit asan ubsan fuzz fuzz-build analyze clean deps
+.PHONY: all test unit asan ubsan fuzz fuzz-build analyze clean deps demo
 .SECONDARY:
 
 all: $(PROGS) $(TESTS)
@@ -57,7 +57,7 @@ $(BUILD)/proto/evchain.pb-c.o: $(PROTO_C)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -Wno-conversion -Wno-missing-prototypes -c -o $@ $<
 
-$(BUILD)/%.o: %.c $(PROTO_H) $(wildcard lib/*.h client/*.h server/*.h tools/*.h keys/*.h tests/*.h)
+$(BUILD)/%.o: %.c $(PROTO_H) $(wildcard lib/*.h client/*.h server/*.h tools/*.h keys/*.h tests/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -85,6 +85,12 @@ $(TESTS): $(BIN)/tests/%: $(BUILD)/tests/unit/%.o $(CLIENT_LIB:%.c=$(BUILD)/%.o)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@BIN=$(BIN) scripts/run-tests.sh $(TESTS)
+
+# The main job end to end (README "Demo"): installs, builds, runs a deployment.
+demo: deps
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
 
 unit: all
 	@BIN=$(BIN) scripts/run-tests.sh $(TESTS)

@@ -3,10 +3,12 @@
 # Idempotent: does nothing when everything is there. As root it runs apt-get;
 # otherwise it prints the exact command to run and fails.
 #   scripts/deps.sh          build + test dependencies
+#   scripts/deps.sh demo     also ffmpeg, to make the demo's video and photo
 set -eu
 
 PKGS="make gcc pkg-config libssl-dev libsodium-dev liblmdb-dev libprotobuf-c-dev \
 protobuf-c-compiler libuv1-dev libjansson-dev clang libclang-rt-14-dev lmdb-utils"
+[ "${1:-}" = demo ] && PKGS="ffmpeg"
 
 missing=""
 for p in $PKGS; do

@@ -35,6 +35,9 @@ struct srv_conn {
 	int closing;                /* close begun (loop thread) */
 	int handles_open;           /* tcp + timer not yet closed */
 	int finished;               /* uv_close called */
+	int lingering;              /* FIN sent; discarding input until the peer closes */
+	int no_linger;              /* the peer closed or failed: close at once */
+	uv_shutdown_t sreq;
 	int reading;
 	int fatal_after_flush;      /* close once the queued output is written */
 	srv_role role;
@@ -205,6 +208,59 @@ conn_finish_close(srv_conn *c)
 	uv_close((uv_handle_t *)&c->timer, close_cb);
 }
 
+/*
+ * Lingering close (as nginx and Apache do): once every response is written,
+ * send FIN and read and discard until the peer closes, for at most
+ * LINGER_MS. Closing a socket with unread input (a pipelining client still
+ * sending, e.g. during a shutdown) makes the kernel send RST and drop the
+ * output the peer has not read yet: receipts of committed records were lost.
+ */
+#define LINGER_MS 2000
+
+static void
+linger_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	(void)buf;
+	if (n < 0)
+		conn_finish_close(st->data); /* the peer closed (or failed) */
+}
+
+static void
+linger_timer_cb(uv_timer_t *t)
+{
+	conn_finish_close(t->data);
+}
+
+static void
+linger_shutdown_cb(uv_shutdown_t *req, int status)
+{
+	srv_conn *c = req->data;
+
+	if (c->finished)
+		return;
+	if (status < 0 || uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, linger_read_cb) != 0) {
+		conn_finish_close(c);
+		return;
+	}
+	c->reading = 1;
+	uv_timer_start(&c->timer, linger_timer_cb, LINGER_MS, 0);
+}
+
+/* End a closing connection whose output is all written. */
+static void
+conn_end(srv_conn *c)
+{
+	if (!c->handshake_done || c->no_linger || c->lingering) {
+		conn_finish_close(c);
+		return;
+	}
+	c->lingering = 1;
+	conn_read_stop(c);
+	c->sreq.data = c;
+	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, linger_shutdown_cb) != 0)
+		conn_finish_close(c);
+}
+
 static void
 write_cb(uv_write_t *req, int status)
 {
@@ -224,7 +280,7 @@ write_cb(uv_write_t *req, int status)
 	}
 	conn_flush(c);
 	if (!c->writing && c->closing) {
-		conn_finish_close(c);
+		conn_end(c);
 		return;
 	}
 	if (!c->writing && c->fatal_after_flush) {
@@ -288,7 +344,7 @@ conn_close(srv_conn *c, const char *why)
 	}
 	conn_flush(c);
 	if (!c->writing)
-		conn_finish_close(c);
+		conn_end(c);
 }
 
 /* Write plaintext into TLS (always succeeds into the memory BIO). */
@@ -450,6 +506,7 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	srv *s = c->s;
 
 	if (n < 0) {
+		c->no_linger = 1;
 		conn_close(c, n == UV_EOF ? (c->handshake_done ? NULL : "peer closed before the handshake")
 		    : uv_strerror((int)n));
 		return;
@@ -507,10 +564,12 @@ read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 			if (e == SSL_ERROR_WANT_READ)
 				break;
 			if (e == SSL_ERROR_ZERO_RETURN) {
+				c->no_linger = 1;
 				conn_frames(c);
 				conn_close(c, NULL);
 				return;
 			}
+			c->no_linger = 1;
 			conn_close(c, "TLS read error");
 			return;
 		}
@@ -680,16 +739,21 @@ drain_cb(uv_timer_t *t)
 {
 	srv *s = t->data;
 	int done = atomic_load(&s->busy) == 0;
+	int expired = srv_mono_ms() - s->drain_started >= s->cfg.shutdown_grace_ms;
 
-	if (!done && srv_mono_ms() - s->drain_started < s->cfg.shutdown_grace_ms)
+	if (!done && !expired)
 		return;
 	/* Responses queued since the last wake (busy reaches 0 in conn_send,
 	 * before the loop has seen the uv_async) go out first: closing marks
 	 * the connections gone, and wake_cb would drop them. */
 	wake_cb(&s->wake);
-	/* Everything answered (or the grace period is over): close all. */
+	/* Everything answered (or the grace period is over): close all. Once it
+	 * is over, also those whose output a peer does not read (or that linger):
+	 * their writes would never finish, nor would the server. */
 	for (srv_conn *c = s->conns; c != NULL; c = c->next)
-		if (!c->closing && !c->writing)
+		if (expired)
+			conn_finish_close(c);
+		else if (!c->closing && !c->writing)
 			conn_close(c, NULL);
 		else if (!c->closing)
 			c->fatal_after_flush = 1;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bundle.h"
 #include "evc.h"
 #include "frame.h"
 #include "merkle.h"
@@ -652,11 +653,47 @@ op_status(srv_job *j, ledger_txn *t)
 	srv_reply(j, &r);
 }
 
+/* The evidence bundle of an inspection (or a company over a time range),
+ * proved to the latest checkpoint with every cosignature (DESIGN §6). */
+static void
+op_export_bundle(srv_job *j, ledger_txn *t)
+{
+	Evchain__V1__ExportBundleRequest *q = j->req->export_bundle;
+	Response r = EVCHAIN__V1__RESPONSE__INIT;
+	Evchain__V1__ExportBundleResponse er = EVCHAIN__V1__EXPORT_BUNDLE_RESPONSE__INIT;
+	bundle_subject subj = { 0 };
+	bundle_build_opts o = { 0 };
+	char err[512];
+	size_t packed;
+
+	if (q->subject_case == EVCHAIN__V1__EXPORT_BUNDLE_REQUEST__SUBJECT_INSPECTION_ID)
+		subj.inspection_id = q->inspection_id;
+	else if (q->subject_case == EVCHAIN__V1__EXPORT_BUNDLE_REQUEST__SUBJECT_COMPANY_USCC)
+		subj.company_uscc = q->company_uscc;
+	subj.from_ms = q->from_ms;
+	subj.to_ms = q->to_ms;
+	o.max_bytes = j->s->cfg.max_frame > (256u << 10) ? j->s->cfg.max_frame - (256u << 10) : 0;
+	if (o.max_bytes > BUNDLE_MAX_BYTES)
+		o.max_bytes = BUNDLE_MAX_BYTES;
+	int rc = bundle_build(t, &subj, &o, &j->arena, &er.bundle, &packed, err, sizeof(err));
+	ledger_read_end(t);
+	if (rc != 0) {
+		srv_reply_error(j, code_of(rc), "export: %s", err);
+		return;
+	}
+	srv_log("%s \"%s\" exported a bundle of %zu entries (%zu bytes)", srv_role_name(j->role),
+	    j->identity, er.bundle->n_entries, packed);
+	r.result_case = EVCHAIN__V1__RESPONSE__RESULT_EXPORT_BUNDLE;
+	r.export_bundle = &er;
+	srv_reply(j, &r);
+}
+
 /* ---- submit: the worker half ------------------------------------------ */
 
 /* 1 if exactly these record bytes are already logged under (signer, id): an
  * idempotent resubmission, answered with the existing entry even when the
- * keyring has changed since (a key record registered twice, a key revoked). */
+ * keyring has changed since (a key record registered twice, a key revoked).
+ * Asked only when the keyring refuses, so it costs nothing on the hot path. */
 static int
 already_logged(srv *s, const Record *rec, const uint8_t *bytes, size_t len)
 {
@@ -675,6 +712,31 @@ already_logged(srv *s, const Record *rec, const uint8_t *bytes, size_t len)
 	return yes;
 }
 
+/* An upper bound on the size of the submit response: each receipt carries
+ * its entry (record, key name, signature and 32-byte previous leaf hash, with
+ * index, time and tags), the leaf hash, an inclusion proof, the checkpoint and
+ * small integers; a refused record only a status (message up to 512 bytes). */
+static uint64_t
+submit_response_bound(const srv *s, const Evchain__V1__SubmitRequest *q)
+{
+	/* Proof depth: the tree may grow by what other jobs append meanwhile. */
+	uint64_t size = 2 * (ledger_size(s->ledger) + q->n_records) + 65536;
+	uint64_t depth = 0;
+	while (size > 1) {
+		size = (size + 1) / 2;
+		depth++;
+	}
+	uint64_t cp = 2 * strlen(s->log_key.name) + 256 + s->nwitnesses * (EVC_MAX_KEY_NAME + 128);
+	uint64_t total = 64;
+	for (size_t i = 0; i < q->n_records; i++) {
+		const Evchain__V1__SignedRecord *sr = q->records[i];
+		uint64_t entry = sr->record.len + strlen(sr->key_name) + sr->signature.len + 160;
+		uint64_t ok = entry + 34 * depth + cp + 96;
+		total += (ok > 600 ? ok : 600) + 8;
+	}
+	return total;
+}
+
 static void
 submit_check(srv_job *j)
 {
@@ -691,6 +753,14 @@ submit_check(srv_job *j)
 	if (n > s->cfg.max_batch) {
 		srv_reply_error(j, CODE(TOO_LARGE), "%zu records in one submit; the maximum is %llu", n,
 		    (unsigned long long)s->cfg.max_batch);
+		return;
+	}
+	/* Refused now what could not be answered once logged. */
+	uint64_t bound = submit_response_bound(s, q);
+	if (bound > s->cfg.max_frame) {
+		srv_reply_error(j, CODE(TOO_LARGE), "the receipts of these %zu records may take %llu "
+		    "bytes, over the maximum frame of %llu; submit fewer at a time", n,
+		    (unsigned long long)bound, (unsigned long long)s->cfg.max_frame);
 		return;
 	}
 	j->nrec = n;
@@ -744,11 +814,6 @@ submit_check(srv_job *j)
 			rc->status = mkstatus(j, CODE(INVALID_ARGUMENT), ri, "record %zu: %s", i, why);
 			continue;
 		}
-		if (already_logged(s, rec, sr->record.data, sr->record.len)) {
-			j->recs[i] = rec; /* the writer answers with the existing entry */
-			ok++;
-			continue;
-		}
 		const keyring_key *k;
 		evc_vkey vk;
 		pthread_rwlock_rdlock(&s->keys_lock);
@@ -757,6 +822,11 @@ submit_check(srv_job *j)
 		if (kr == 0)
 			vk = k->vk;
 		pthread_rwlock_unlock(&s->keys_lock);
+		if (kr != 0 && already_logged(s, rec, sr->record.data, sr->record.len)) {
+			j->recs[i] = rec; /* the writer answers with the existing entry */
+			ok++;
+			continue;
+		}
 		if (kr != 0) {
 			rc->status = mkstatus(j, code_of(kr), ri, "record %zu: %s", i, why);
 			continue;
@@ -816,7 +886,7 @@ srv_handle(srv_job *j)
 		submit_check(j);
 		return;
 	}
-	if (op == EVCHAIN__V1__REQUEST__OP_EXPORT_BUNDLE || op == EVCHAIN__V1__REQUEST__OP_AUDIT) {
+	if (op == EVCHAIN__V1__REQUEST__OP_AUDIT) {
 		srv_reply_error(j, CODE(UNAVAILABLE), "%s is not served by evchaind %s", op_name(op),
 		    EVCHAIND_VERSION);
 		return;
@@ -833,6 +903,7 @@ srv_handle(srv_job *j)
 	case EVCHAIN__V1__REQUEST__OP_QUERY: op_query(j, t); break;
 	case EVCHAIN__V1__REQUEST__OP_ADD_COSIGNATURE: op_add_cosignature(j, t); break;
 	case EVCHAIN__V1__REQUEST__OP_STATUS: op_status(j, t); break;
+	case EVCHAIN__V1__REQUEST__OP_EXPORT_BUNDLE: op_export_bundle(j, t); break;
 	default:
 		ledger_read_end(t);
 		srv_reply_error(j, CODE(INVALID_ARGUMENT), "unknown operation %d", op);
@@ -867,8 +938,9 @@ commit_group(srv *s, wslot *slots, size_t n, ledger_item *items, ledger_head *he
 		Record *rec = j->recs[k];
 		const keyring_key *key;
 		Evchain__V1__SignedRecord *sr0 = j->req->submit->records[k];
-		int kr = already_logged(s, rec, sr0->record.data, sr0->record.len) ? 0
-		    : keyring_check(s->keys, rec->signer, rec, base, now, &key, why, sizeof(why));
+		int kr = keyring_check(s->keys, rec->signer, rec, base, now, &key, why, sizeof(why));
+		if (kr != 0 && already_logged(s, rec, sr0->record.data, sr0->record.len))
+			kr = 0; /* an identical record: the ledger answers with its entry */
 		if (kr != 0) {
 			j->receipts[k]->status = mkstatus(j, code_of(kr), (uint32_t)k, "record %zu: %s", k, why);
 			continue;
