@@ -4,9 +4,10 @@
 # A dev deployment, the server, one realistic inspection from the seed
 # regulation (plan filed, scan-in by two officers, both certificates verified
 # by the company, a video and a photo as evidence, a disposition with a
-# deadline, the company's rating), then the checkpoint, a proof, the court's
-# bundle verified offline against the media files — and the same check failing
-# after one byte of the video is changed. The directory is left to explore.
+# deadline, the company's rating), two witnesses cosigning, the checkpoint, a
+# proof, the court's bundle verified offline against the media files — and the
+# same check failing after one byte of the video is changed. The directory is
+# left to explore.
 set -eu
 
 DIR=${DEMO_DIR:-demo}
@@ -83,36 +84,42 @@ say "6. The disposition (限期改正 with a deadline) and the company's rating"
 	$B/evchain example company_feedback
 } | run $B/evchain -c "$DIR/node.conf" submit
 
-say "7. The signed checkpoint, as a court sees it"
-run $B/evchain -c "$DIR/court.conf" checkpoint
+say "7. Two independent witnesses (supervision authority, discipline commission) check and cosign"
+run $B/evchain-witness -c "$DIR/witness-supervisor.conf" --once
+run $B/evchain-witness -c "$DIR/witness-discipline.conf" --once
 
-say "8. A C2SP tlog-proof of the scan-in entry"
+say "8. The checkpoint as a court sees it: the log's signature and both cosignatures"
+run $B/evchain -c "$DIR/court.conf" checkpoint --witnesses 2
+
+say "9. A C2SP tlog-proof of the scan-in entry"
 run $B/evchain -c "$DIR/court.conf" prove 3 | tee "$DIR/scan-in.tlog-proof"
 
-say "9. The court exports the inspection's evidence bundle"
+say "10. The court exports the inspection's evidence bundle"
 run $B/evchain -c "$DIR/court.conf" export --inspection "$INSP" -o "$DIR/$INSP.bundle" \
     --tlog-proof "$DIR/tlog-proofs"
 
-say "10. Offline verification against the media files (no network)"
+say "11. Offline verification against the media files, both witnesses required (no network)"
 run $B/evchain-verify bundle "$DIR/$INSP.bundle" --log-key "$DIR/log.pub" \
+    --witness "$DIR/witness-supervisor.pub" --witness "$DIR/witness-discipline.pub" --quorum 2 \
     --media "$DIR/scene.mp4" --media "$DIR/exit-blocked.jpg" --html "$DIR/report.html"
 
-say "11. One byte of the video changed: the verification fails on that file"
+say "12. One byte of the video changed: the verification fails on that file"
 cp "$DIR/scene.mp4" "$DIR/scene-tampered.mp4"
 printf 'X' | dd of="$DIR/scene-tampered.mp4" bs=1 seek=1000 conv=notrunc 2>/dev/null
 if $B/evchain-verify bundle "$DIR/$INSP.bundle" --log-key "$DIR/log.pub" \
+    --witness "$DIR/witness-supervisor.pub" --witness "$DIR/witness-discipline.pub" --quorum 2 \
     --media "$DIR/scene-tampered.mp4" --media "$DIR/exit-blocked.jpg"; then
 	echo "demo: the tampered video was NOT detected" >&2
 	exit 1
 fi
 echo "(exit status 1: the tampered file is refused, as it must be)"
 
-say "12. Stop the server (SIGTERM) and audit the whole ledger offline"
+say "13. Stop the server (SIGTERM) and audit the whole ledger offline"
 kill -TERM $SRV
 wait $SRV || true
 trap - EXIT INT TERM
 tail -n 2 "$DIR/evchaind.log"
 run $B/evchain-verify ledger "$DIR/data" --log-key "$DIR/log.pub"
 
-say "Done. Explore $DIR: profiles (*.conf), the bundle, report.html, tlog-proofs/, data/"
+say "Done. Explore $DIR: profiles (*.conf), the bundle, report.html, tlog-proofs/, data/, witness states"
 echo "Restart the server with: $B/evchaind -c $DIR/evchaind.conf"
