@@ -78,9 +78,10 @@ usage(FILE *f)
 	    "           [--evidence-id ID] [--company USCC] [--media-type T] [--sm3]\n"
 	    "                          hash a media file and submit its evidence record\n"
 	    "  export (--inspection ID | --company USCC [--from TIME] [--to TIME]) -o FILE\n"
-	    "         [--tlog-proof DIR]\n"
+	    "         [--tlog-proof DIR] [--witnesses K]\n"
 	    "                          the evidence bundle, verified, for evchain-verify bundle;\n"
-	    "                          --tlog-proof also writes each entry and its C2SP tlog-proof\n"
+	    "                          --tlog-proof also writes each entry and its C2SP tlog-proof;\n"
+	    "                          --witnesses K proves to the newest checkpoint K witnesses cosigned\n"
 	    "  monitor [--state FILE] [--once] [--interval MS] [--page N] [--quiet] [--check]\n"
 	    "                          follow the log from a saved position and verify every new\n"
 	    "                          entry; alarms on a rollback or fork (supervisor, discipline)\n"
@@ -1361,6 +1362,11 @@ cmd_export(int argc, char **argv)
 			out = v;
 		} else if (strcmp(o, "--tlog-proof") == 0) {
 			tdir = v;
+		} else if (strcmp(o, "--witnesses") == 0) {
+			uint64_t k;
+			if (parse_u64(v, &k) || k > CLIENT_MAX_WITNESSES)
+				return usage_err("--witnesses takes 0..%d", CLIENT_MAX_WITNESSES);
+			xr.min_cosignatures = (uint32_t)k;
 		} else {
 			return usage_err("export: unknown option %s", o);
 		}

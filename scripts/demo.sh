@@ -96,7 +96,7 @@ run $B/evchain -c "$DIR/court.conf" prove 3 | tee "$DIR/scan-in.tlog-proof"
 
 say "10. The court exports the inspection's evidence bundle"
 run $B/evchain -c "$DIR/court.conf" export --inspection "$INSP" -o "$DIR/$INSP.bundle" \
-    --tlog-proof "$DIR/tlog-proofs"
+    --witnesses 2 --tlog-proof "$DIR/tlog-proofs"
 
 say "11. Offline verification against the media files, both witnesses required (no network)"
 run $B/evchain-verify bundle "$DIR/$INSP.bundle" --log-key "$DIR/log.pub" \

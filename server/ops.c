@@ -672,6 +672,7 @@ op_export_bundle(srv_job *j, ledger_txn *t)
 		subj.company_uscc = q->company_uscc;
 	subj.from_ms = q->from_ms;
 	subj.to_ms = q->to_ms;
+	o.min_cosignatures = q->min_cosignatures;
 	o.max_bytes = j->s->cfg.max_frame > (256u << 10) ? j->s->cfg.max_frame - (256u << 10) : 0;
 	if (o.max_bytes > BUNDLE_MAX_BYTES)
 		o.max_bytes = BUNDLE_MAX_BYTES;
