@@ -259,13 +259,31 @@ op_checkpoint(srv_job *j, ledger_txn *t)
 	int rc;
 
 	if (buf == NULL) {
+		ledger_read_end(t);
 		srv_reply_error(j, CODE(INTERNAL), "out of memory");
 		return;
 	}
-	uint64_t deadline = srv_mono_ms() + (q->wait_ms > 30000 ? 30000 : q->wait_ms);
+	/* Waiting for witnesses holds a worker: at most all workers but one may
+	 * wait at once, so reads and submits always have a worker. The others
+	 * get the checkpoint as it is (the client checks the count and retries). */
+	uint32_t wait = q->wait_ms > 30000 ? 30000 : q->wait_ms;
+	int waiting = 0;
+	if (wait > 0 && q->min_cosignatures > 0) {
+		int limit = j->s->nworkers > 1 ? (int)j->s->nworkers - 1 : 0;
+		if (atomic_fetch_add(&j->s->waiters, 1) < limit)
+			waiting = 1;
+		else
+			atomic_fetch_sub(&j->s->waiters, 1);
+	}
+	if (!waiting)
+		wait = 0;
+	uint64_t deadline = srv_mono_ms() + wait;
 	for (;;) {
 		rc = ledger_checkpoint(t, 0, buf, LEDGER_NOTE_MAX, &len, NULL, NULL);
 		if (rc != 0) {
+			ledger_read_end(t);
+			if (waiting)
+				atomic_fetch_sub(&j->s->waiters, 1);
 			srv_reply_error(j, code_of(rc), rc == EVC_ENOTFOUND ? "the log is empty"
 			    : "cannot read the checkpoint: %s", evc_strerror(rc));
 			return;
@@ -281,11 +299,15 @@ op_checkpoint(srv_job *j, ledger_txn *t)
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
 		if ((rc = ledger_read_begin(j->s->ledger, &t)) != 0) {
+			if (waiting)
+				atomic_fetch_sub(&j->s->waiters, 1);
 			srv_reply_error(j, CODE(INTERNAL), "ledger: %s", evc_strerror(rc));
 			return;
 		}
 	}
 	ledger_read_end(t);
+	if (waiting)
+		atomic_fetch_sub(&j->s->waiters, 1);
 	cr.checkpoint.data = (uint8_t *)buf;
 	cr.checkpoint.len = len;
 	r.result_case = EVCHAIN__V1__RESPONSE__RESULT_CHECKPOINT;

@@ -145,6 +145,7 @@ struct srv {
 	pthread_t writer;
 	srv_queue work_q, write_q;
 	atomic_int busy;             /* jobs between the loop and their response */
+	atomic_int waiters;          /* checkpoint requests waiting for cosignatures */
 	int64_t started_ms;
 	srv_stats stats;
 };
