@@ -301,7 +301,7 @@ t_limits(void)
 	fclose(f);
 	conf[n] = '\0';
 	snprintf(extra, sizeof extra, "max_batch = 4\nmax_inflight = 2\nmax_frame = 16384\n"
-	    "handshake_timeout_ms = 300\nworkers = 2\n");
+	    "handshake_timeout_ms = 300\nworkers = 3\n");
 	strcat(conf, extra);
 	sf_write(sf_path("dep/limits.conf"), conf);
 	sf_server *ls = sf_start(sf_path("dep/limits.conf"), sf_path("limits-data"));
@@ -387,7 +387,8 @@ t_limits(void)
 	client_close(ca);
 
 	/* max_inflight 2: two slow requests (checkpoints waiting for
-	 * cosignatures that never come) and three more in the same TLS record.
+	 * cosignatures that never come; with 3 workers two may wait) and three
+	 * more in the same TLS record.
 	 * The three are refused at once; the two answered; then it serves on. */
 	sf_raw *r = sf_raw_sup(ls->port);
 	Request q = EVCHAIN__V1__REQUEST__INIT;
