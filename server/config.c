@@ -37,7 +37,8 @@ srv_config_load(const char *path, srv_config *cfg, char *err, size_t errcap)
 		"admin_key", "ca", "cert", "key", "witness", "max_frame", "max_batch",
 		"max_connections", "max_queued_output", "max_inflight", "handshake_timeout_ms",
 		"idle_timeout_ms", "page_size", "group_max", "workers", "map_size", "map_max",
-		"shutdown_grace_ms", "sync", NULL };
+		"shutdown_grace_ms", "sync", "metrics_listen", "metrics_public", "predecessor_checkpoint",
+		"predecessor_key", NULL };
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (conf_load(path, &c, err, errcap) != 0)
@@ -62,8 +63,16 @@ srv_config_load(const char *path, srv_config *cfg, char *err, size_t errcap)
 	    path_opt(&c, "admin_key", NULL, cfg->admin_key, sizeof(cfg->admin_key), 1, err, errcap) ||
 	    path_opt(&c, "ca", NULL, cfg->ca, sizeof(cfg->ca), 1, err, errcap) ||
 	    path_opt(&c, "cert", NULL, cfg->cert, sizeof(cfg->cert), 1, err, errcap) ||
-	    path_opt(&c, "key", NULL, cfg->key, sizeof(cfg->key), 1, err, errcap))
+	    path_opt(&c, "key", NULL, cfg->key, sizeof(cfg->key), 1, err, errcap) ||
+	    path_opt(&c, "predecessor_checkpoint", NULL, cfg->predecessor_checkpoint,
+		sizeof(cfg->predecessor_checkpoint), 0, err, errcap) ||
+	    path_opt(&c, "predecessor_key", NULL, cfg->predecessor_key, sizeof(cfg->predecessor_key), 0,
+		err, errcap))
 		goto out;
+	if (!cfg->predecessor_checkpoint[0] != !cfg->predecessor_key[0]) {
+		snprintf(err, errcap, "%s: `predecessor_checkpoint` and `predecessor_key` go together", path);
+		goto out;
+	}
 	const char *w[SRV_MAX_WITNESSES + 1];
 	size_t nw = conf_get_all(&c, "witness", w, SRV_MAX_WITNESSES + 1);
 	if (nw > SRV_MAX_WITNESSES) {
@@ -96,6 +105,15 @@ srv_config_load(const char *path, srv_config *cfg, char *err, size_t errcap)
 		goto out;
 	}
 	cfg->no_sync = sync != NULL && strcmp(sync, "no") == 0;
+	const char *ml = conf_get(&c, "metrics_listen"), *mp = conf_get(&c, "metrics_public");
+	snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "%s", ml ? ml : "auto");
+	if (mp != NULL && strcmp(mp, "yes") != 0 && strcmp(mp, "no") != 0) {
+		snprintf(err, errcap, "%s: `metrics_public` is yes or no", path);
+		goto out;
+	}
+	cfg->metrics_public = mp != NULL && strcmp(mp, "yes") == 0;
+	if (metrics_check_config(cfg, err, errcap) != 0)
+		goto out;
 	ret = 0;
 out:
 	conf_free(&c);

@@ -2,6 +2,7 @@
  * evchaind — the evchain log server.
  *
  *   evchaind -c FILE [--listen ADDR] [--data DIR]
+ *   evchaind backup -c FILE [--data DIR] DEST      (backup.c)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -24,11 +25,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: evchaind -c FILE [--listen HOST:PORT] [--data DIR]\n"
+	    "       evchaind backup -c FILE [--data DIR] DEST\n"
 	    "\n"
 	    "The evchain log server: protobuf over TLS 1.3 with client certificates.\n"
 	    "FILE is the configuration (see README \"Configuration\"; `evchain-keys dev DIR`\n"
 	    "writes one). --listen and --data override the file. SIGTERM or SIGINT stop\n"
-	    "it cleanly: no new requests, the batch in hand is committed and answered.\n");
+	    "it cleanly: no new requests, the batch in hand is committed and answered.\n"
+	    "`backup` writes a compacted copy of the ledger into DEST while evchaind serves\n"
+	    "(README \"Operations\"). Metrics: GET /metrics on `metrics_listen`.\n");
 }
 
 static void *
@@ -115,7 +119,11 @@ ensure_admin(srv *s, const evc_vkey *admin, char *err, size_t errcap)
 	nk.public_key.len = 32;
 	nk.agency = "log operator";
 	nk.valid_from_ms = now;
-	nk.reason = "admin key named in the server configuration";
+	char pred[RECORD_MAX_TEXT + 1];
+	int pr = srv_predecessor_reason(s, pred, sizeof(pred), err, errcap);
+	if (pr < 0)
+		return -1;
+	nk.reason = pr > 0 ? pred : "admin key named in the server configuration";
 	nk.verifier_key = vks;
 	size_t len;
 	uint8_t *bytes = pb_pack(&r.base, &len), sig[64];
@@ -159,6 +167,8 @@ main(int argc, char **argv)
 	evc_vkey admin;
 	int c, ret = 1;
 
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return srv_backup_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:l:d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfile = optarg; break;
@@ -239,8 +249,10 @@ main(int argc, char **argv)
 		note nt;
 		if (h == NULL || ledger_latest(s.ledger, h) != 0 ||
 		    note_open(h->note, h->note_len, &s.log_vk, 1, &nt) < 1) {
-			fprintf(stderr, "evchaind: the latest checkpoint in %s is not signed by %s\n",
-			    s.cfg.data, s.cfg.log_key);
+			fprintf(stderr, "evchaind: the latest checkpoint in %s is not signed by %s\n"
+			    "evchaind: refusing to serve a damaged ledger; investigate with "
+			    "`evchain-verify ledger %s --log-key LOG.pub` on a copy\n",
+			    s.cfg.data, s.cfg.log_key, s.cfg.data);
 			free(h);
 			goto out_ledger;
 		}
@@ -266,7 +278,7 @@ main(int argc, char **argv)
 	s.nworkers = s.cfg.workers ? s.cfg.workers : (size_t)(ncpu > 0 ? ncpu : 1);
 	if ((s.workers = calloc(s.nworkers, sizeof(*s.workers))) == NULL)
 		goto out_tls;
-	if (srv_net_start(&s, err, sizeof(err)) != 0) {
+	if (srv_net_start(&s, err, sizeof(err)) != 0 || metrics_start(&s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "evchaind: %s\n", err);
 		goto out_tls;
 	}

@@ -190,6 +190,7 @@ close_cb(uv_handle_t *h)
 		if (c->next)
 			c->next->prev = c->prev;
 		atomic_fetch_sub(&s->stats.connections, 1);
+		metrics_conn(c->handshake_done ? c->role : ROLE_NONE, -1);
 		conn_unref(c);
 	}
 }
@@ -373,6 +374,7 @@ conn_fatal(srv_conn *c, uint64_t id, Evchain__V1__Status__Code code, const char 
 
 	srv_log("connection %s (%s %s): protocol error: %s", c->peer, srv_role_name(c->role),
 	    c->identity[0] ? c->identity : "-", msg);
+	metrics_refused((int)code);
 	conn_read_stop(c);
 	if (f != NULL) {
 		conn_tls_write(c, f, len);
@@ -418,6 +420,7 @@ dispatch(srv_conn *c, const uint8_t *body, size_t len)
 			free(f);
 		}
 		atomic_fetch_add(&s->stats.refused, 1);
+		metrics_refused(EVCHAIN__V1__STATUS__CODE__RESOURCE_EXHAUSTED);
 		return;
 	}
 	srv_job *j = calloc(1, sizeof(*j));
@@ -486,6 +489,7 @@ conn_after_handshake(srv_conn *c)
 		return -1;
 	}
 	c->handshake_done = 1;
+	metrics_conn(c->role, 1);
 	srv_log("connection %s: %s \"%s\" connected (%s)", c->peer, srv_role_name(c->role),
 	    c->identity, SSL_get_cipher_name(c->ssl));
 	uv_timer_stop(&c->timer);
@@ -763,6 +767,7 @@ drain_cb(uv_timer_t *t)
 		uv_close((uv_handle_t *)&s->sigterm, NULL);
 		uv_close((uv_handle_t *)&s->sigint, NULL);
 		uv_close((uv_handle_t *)&s->drain_timer, NULL);
+		metrics_stop();
 		if (!done)
 			srv_log("shutdown: %d requests unanswered after %llu ms", atomic_load(&s->busy),
 			    (unsigned long long)s->cfg.shutdown_grace_ms);

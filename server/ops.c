@@ -73,6 +73,7 @@ srv_reply(srv_job *j, Response *resp)
 		resp->status = &ok;
 	else if (resp->status->code != CODE(OK))
 		atomic_fetch_add(&j->s->stats.refused, 1);
+	metrics_reply(j, resp);
 	uint8_t *f = pack_frame(resp, &len);
 	if (f == NULL || len - FRAME_HDR_LEN > j->s->cfg.max_frame) {
 		free(f);
@@ -639,6 +640,7 @@ op_add_cosignature(srv_job *j, ledger_txn *t)
 		return;
 	}
 	srv_log("witness \"%s\" cosigned size %" PRIu64, wk->name, q->tree_size);
+	metrics_cosigned((size_t)(wk - j->s->witnesses), q->tree_size);
 	ar.cosignatures = (uint32_t)rc;
 	r.result_case = EVCHAIN__V1__RESPONSE__RESULT_ADD_COSIGNATURE;
 	r.add_cosignature = &ar;
@@ -894,6 +896,9 @@ srv_handle(srv_job *j)
 		    ? "request exceeds its decoding budget" : "request does not decode as evchain.v1.Request");
 		return;
 	}
+	/* Answer under the id the request carries as decoded (the last one, in
+	 * any field order), not the leading one peeked for undecodable frames. */
+	j->id = j->req->id;
 	int op = (int)j->req->op_case;
 	if (op == EVCHAIN__V1__REQUEST__OP__NOT_SET) {
 		srv_reply_error(j, CODE(INVALID_ARGUMENT), "request names no operation");
@@ -982,6 +987,7 @@ commit_group(srv *s, wslot *slots, size_t n, ledger_item *items, ledger_head *he
 		return;
 	}
 
+	uint64_t t0 = uv_hrtime();
 	int rc = ledger_append(s->ledger, items, m, &s->log_key, now, head);
 	if (rc != 0) {
 		srv_log("append of %zu records failed: %s", m, evc_strerror(rc));
@@ -1001,6 +1007,7 @@ commit_group(srv *s, wslot *slots, size_t n, ledger_item *items, ledger_head *he
 	atomic_fetch_add(&s->stats.entries_appended, appended);
 	if (appended)
 		atomic_fetch_add(&s->stats.batches_committed, 1);
+	metrics_commit(appended, uv_hrtime() - t0, head);
 
 	/* Key records change the keyring only once committed. */
 	for (size_t i = 0; i < m; i++) {

@@ -66,6 +66,10 @@ typedef struct srv_config {
 	uint64_t map_size, map_max;  /* LMDB map */
 	uint64_t shutdown_grace_ms;
 	int no_sync;                 /* tests only */
+	char metrics_listen[256];    /* "auto", "off" or HOST:PORT (metrics.c) */
+	int metrics_public;          /* a non-loopback metrics_listen is allowed */
+	char predecessor_checkpoint[1024]; /* a new log's predecessor (succession.c) */
+	char predecessor_key[1024];
 } srv_config;
 
 /* Load FILE into cfg with defaults; command-line overrides applied after.
@@ -181,6 +185,38 @@ void srv_reply_error(srv_job *j, Evchain__V1__Status__Code code, const char *fmt
 void srv_job_free(srv_job *j);
 /* An error response for a request that could not be decoded (id may be 0). */
 uint8_t *srv_error_frame(uint64_t id, Evchain__V1__Status__Code code, const char *msg, size_t *len);
+
+/* ---- metrics.c: counters (relaxed atomics) and the Prometheus endpoint --- */
+
+/* Config check (config.c): metrics_listen is auto, off or a numeric
+ * HOST:PORT, and loopback unless metrics_public. */
+int metrics_check_config(const srv_config *cfg, char *err, size_t errcap);
+/* Loop thread, after srv_net_start: listen for GET /metrics (unless off). */
+int metrics_start(srv *s, char *err, size_t errcap);
+/* Loop thread: close the endpoint and its connections (end of a shutdown). */
+void metrics_stop(void);
+/* Hooks, any thread: a response (by op, status, latency since t_start_ns;
+ * per-record statuses of a submit); a refusal made by the loop; a group
+ * commit (records appended, time in ledger_append, the new head); a
+ * connection of a role opened (+1) or closed (-1); a witness cosignature. */
+void metrics_reply(const srv_job *j, const Evchain__V1__Response *resp);
+void metrics_refused(int code);
+void metrics_commit(size_t appended, uint64_t ns, const ledger_head *head);
+void metrics_conn(srv_role role, int delta);
+void metrics_cosigned(size_t witness, uint64_t tree_size);
+
+/* ---- succession.c: a new log continuing an old one (SECURITY.md) ----------- */
+
+/* The `reason` of the admin key registration that becomes entry 0 of an
+ * empty log whose configuration names predecessor_checkpoint and
+ * predecessor_key: "evchain-predecessor/v1\n" and the old log's checkpoint,
+ * verified with its key. 1 and out filled; 0 when not configured or the log
+ * is not empty; -1 with err. */
+int srv_predecessor_reason(srv *s, char *out, size_t cap, char *err, size_t errcap);
+
+/* ---- backup.c: `evchaind backup -c FILE DEST` ---------------------------- */
+
+int srv_backup_main(int argc, char **argv);
 
 /* ---- logging ------------------------------------------------------------- */
 
