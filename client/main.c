@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "bundle.h"
+#include "cli_audit.h"
 #include "cli_monitor.h"
 #include "client.h"
 #include "evc.h"
@@ -85,6 +86,10 @@ usage(FILE *f)
 	    "  monitor [--state FILE] [--once] [--interval MS] [--page N] [--quiet] [--check]\n"
 	    "                          follow the log from a saved position and verify every new\n"
 	    "                          entry; alarms on a rollback or fork (supervisor, discipline)\n"
+	    "  audit [--from DATE] [--to DATE] [--agency A] [--company USCC]\n"
+	    "        [--format text|json|csv|html] [-o FILE] [--bundle DIR] [--rule ID,...]\n"
+	    "                          verify every entry against the signed checkpoint, then\n"
+	    "                          report compliance findings (supervisor, discipline)\n"
 	    "\n"
 	    "TIME is Unix milliseconds, YYYY-MM-DD, or RFC 3339 (2025-05-12T09:30:00+08:00).\n"
 	    "Exit status: 0 success, 1 refused or failed verification, 2 usage.\n");
@@ -1530,6 +1535,11 @@ main(int argc, char **argv)
 		ret = cmd_evidence(cargc, cargv);
 	else if (strcmp(cmd, "export") == 0)
 		ret = cmd_export(cargc, cargv);
+	else if (strcmp(cmd, "audit") == 0) {
+		if (server_override != NULL)
+			snprintf(prof.server, sizeof(prof.server), "%s", server_override);
+		ret = cli_audit(cargc, cargv, &prof);
+	}
 	else if (strcmp(cmd, "monitor") == 0) {
 		if (server_override != NULL)
 			snprintf(prof.server, sizeof(prof.server), "%s", server_override);
