@@ -4,6 +4,8 @@
 # libevchain (lib/*.c + the generated protobuf code) is one static library
 # that every program and test links.
 
+# This file, for the recursive makes (also when run as `make -f COPY`).
+SELF     := $(firstword $(MAKEFILE_LIST))
 CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin
@@ -39,7 +41,8 @@ PROGS    = $(foreach p,evchain-keys evchain-verify evchaind evchain evchain-witn
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(BIN)/tests/%)
 
-.PHONY: all test unit asan ubsan fuzz fuzz-build analyze clean deps demo
+.PHONY: all test unit asan ubsan fuzz fuzz-build fuzz-long analyze clean deps demo \
+        crash-test tamper-test wire-test campaigns
 .SECONDARY:
 
 all: $(PROGS) $(TESTS)
@@ -81,41 +84,69 @@ $(TESTS): $(BIN)/tests/%: $(BUILD)/tests/unit/%.o $(CLIENT_LIB:%.c=$(BUILD)/%.o)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBA) $(LIBS)
 
-# The README's test command: installs what is missing, builds, runs everything.
+# The README's test command: installs what is missing, builds, runs everything:
+# the tests (with the short campaigns: crash, tamper, exhaustion, hostile
+# wire), the same under ASan+UBSan+LeakSanitizer, then every fuzz target for
+# TEST_FUZZ_SECONDS each with its regression inputs.
+TEST_FUZZ_SECONDS ?= 5
 test: deps
-	@$(MAKE) --no-print-directory all
-	@BIN=$(BIN) scripts/run-tests.sh $(TESTS)
+	@$(MAKE) --no-print-directory -f $(SELF) all
+	@rm -f $(BUILD)/summary-*
+	@SUMMARY=$(BUILD)/summary-tests BIN=$(BIN) scripts/run-tests.sh $(TESTS)
+	@$(MAKE) --no-print-directory -f $(SELF) asan SUMMARY=$(CURDIR)/$(BUILD)/summary-asan
+	@$(MAKE) --no-print-directory -f $(SELF) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@cat $(BUILD)/summary-tests $(BUILD)/summary-asan | \
+	  awk '{p += $$1; f += $$3} END {printf "total: %d passed, %d failed\n", p, f; exit f != 0}'
 
 # The main job end to end (README "Demo"): installs, builds, runs a deployment.
 demo: deps
 	@scripts/deps.sh demo
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -f $(SELF) all
 	@scripts/demo.sh
 
 unit: all
-	@BIN=$(BIN) scripts/run-tests.sh $(TESTS)
+	@SUMMARY=$(SUMMARY) BIN=$(BIN) scripts/run-tests.sh $(TESTS)
 
 # Unit tests under the sanitizers, built apart in build/<san>.
+ASAN_DIR ?= build/asan
 asan: deps
-	@$(MAKE) --no-print-directory unit CC=clang BUILD=build/asan BIN=build/asan/bin \
+	@$(MAKE) --no-print-directory -f $(SELF) unit CC=clang BUILD=$(ASAN_DIR) BIN=$(ASAN_DIR)/bin \
 	  OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 ubsan: deps
-	@$(MAKE) --no-print-directory unit CC=clang BUILD=build/ubsan BIN=build/ubsan/bin \
+	@$(MAKE) --no-print-directory -f $(SELF) unit CC=clang BUILD=build/ubsan BIN=build/ubsan/bin \
 	  OPT="-O1 -g" SAN="-fsanitize=undefined,integer -fno-sanitize=unsigned-integer-overflow,unsigned-shift-base -fno-sanitize-recover=all"
 
-# libFuzzer targets, one per decoder (tests/fuzz/fuzz_*.c), run briefly.
+# libFuzzer targets, one per decoder and one for the request handler
+# (tests/fuzz/fuzz_*.c), each on its seed corpus with its regression inputs.
 FUZZ_SECONDS ?= 15
+FUZZ_LONG_SECONDS ?= 300
+FUZZ_DIR ?= build/fuzz
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/bin/%)
 fuzz-build: deps
-	@$(MAKE) --no-print-directory $(FUZZ_BIN) CC=clang BUILD=build/fuzz BIN=build/fuzz/bin \
+	@$(MAKE) --no-print-directory -f $(SELF) $(FUZZ_BIN) CC=clang BUILD=$(FUZZ_DIR) BIN=$(FUZZ_DIR)/bin \
 	  OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link,address,undefined"
-build/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libevchain.a
+# A target may include server or client sources (fuzz_srv.h: server/ops.c).
+$(FUZZ_DIR)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libevchain.a $(wildcard tests/fuzz/*.h) \
+    $(wildcard server/*.c server/*.h client/*.c client/*.h tools/*.c tools/*.h)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ibuild/fuzz/proto -Ilib -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< build/fuzz/libevchain.a $(LIBS)
+	@echo "  FUZZ    $@"
+	@clang -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes -I$(FUZZ_DIR)/proto -Ilib \
+	  -Iclient -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_DIR)/libevchain.a $(LIBS)
 fuzz: fuzz-build
-	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+	@FUZZ_DIR=$(FUZZ_DIR) scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+fuzz-long:
+	@$(MAKE) --no-print-directory -f $(SELF) fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
+
+# The long campaigns (README "Reliability"); `make test` runs each briefly.
+CRASH_CYCLES ?= 50
+crash-test: all
+	@CYCLES=$(CRASH_CYCLES) CRASH_MAX_MS=1500 BIN=$(BIN) scripts/run-tests.sh $(BIN)/tests/test_crash
+tamper-test: all
+	@TAMPER_ITERS=1000 TAMPER_SERVER=200 BIN=$(BIN) scripts/run-tests.sh $(BIN)/tests/test_tamper
+wire-test: all
+	@WIRE_TINY=1000000 BIN=$(BIN) scripts/run-tests.sh $(BIN)/tests/test_wire
+campaigns: crash-test tamper-test wire-test fuzz-long
 
 # Static analysis: clang's analyzer over every source; any report fails.
 analyze: $(PROTO_H)

@@ -331,16 +331,23 @@ make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key, const char *cn,
 	X509 *x = X509_new();
 	X509_NAME *name = NULL;
 	int is_ca = issuer == NULL;
-	long days = is_ca ? CA_DAYS : CA_LEAF_DAYS;
+	long days = is_ca ? CA_DAYS : leaf->days > 0 ? leaf->days : CA_LEAF_DAYS;
+	long ago = is_ca ? 0 : leaf->not_before_days_ago;
 
 	if (x == NULL)
 		return NULL;
 	if (X509_set_version(x, X509_VERSION_3) != 1 || !set_serial(x))
 		goto fail;
-	/* Back-date an hour for clocks that lag. */
-	if (X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL) == NULL)
+	/* Back-date an hour for clocks that lag (or the days asked for); the
+	 * validity is counted from notBefore. */
+	if (ago > 0) {
+		if (X509_time_adj_ex(X509_getm_notBefore(x), (int)-ago, 0, NULL) == NULL ||
+		    X509_time_adj_ex(X509_getm_notAfter(x), (int)(days - ago), 0, NULL) == NULL)
+			goto fail;
+	} else if (X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL) == NULL) {
 		goto fail;
+	}
 	if ((name = make_name(cn, is_ca ? NULL : leaf->role)) == NULL ||
 	    X509_set_subject_name(x, name) != 1)
 		goto fail;
@@ -521,6 +528,11 @@ ca_issue(const ca *c, const ca_leaf *leaf, const char *crt_path, const char *key
 	}
 	if (strcmp(leaf->role, "server") == 0 && leaf->ndns + leaf->nips == 0) {
 		seterr(err, errcap, "a server certificate needs a DNS name or an IP address");
+		return EVC_EINVAL;
+	}
+	if (leaf->days < 0 || leaf->days > CA_MAX_DAYS || leaf->not_before_days_ago < 0 ||
+	    leaf->not_before_days_ago > CA_MAX_DAYS) {
+		seterr(err, errcap, "validity: days and days ago are 0..%u", CA_MAX_DAYS);
 		return EVC_EINVAL;
 	}
 	if (leaf->ndns > CA_MAX_SAN || leaf->nips > CA_MAX_SAN) {

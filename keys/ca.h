@@ -9,7 +9,8 @@
  *         CA:FALSE; keyUsage critical digitalSignature; extendedKeyUsage
  *         serverAuth (role server) or clientAuth (every other role);
  *         subjectAltName DNS/IP (server); subject and authority key
- *         identifiers; valid 2 years.
+ *         identifiers; valid 2 years (ca_leaf.days, from notBefore, one hour
+ *         back unless ca_leaf.not_before_days_ago).
  * Serials are 128 random bits; signatures ECDSA with SHA-256. Private keys
  * are written as unencrypted PKCS#8 PEM, 0600, O_EXCL|O_NOFOLLOW;
  * certificates as PEM, 0644.
@@ -36,7 +37,13 @@ typedef struct ca_leaf {
 	size_t ndns;
 	const char *const *ips; /* subjectAltName IP addresses (v4 or v6 text) */
 	size_t nips;
+	long days;              /* validity in days from notBefore; 0: CA_LEAF_DAYS */
+	long not_before_days_ago; /* notBefore this many days back; 0: one hour back.
+	                         * With days < not_before_days_ago the certificate
+	                         * is already expired (tests of expiry handling). */
 } ca_leaf;
+
+#define CA_MAX_DAYS 36500       /* --days and --not-before-days-ago: at most 100 years */
 
 /* The roles, NULL-terminated: server, node, supervisor, discipline, court,
  * witness, admin. */

@@ -23,7 +23,7 @@
 
 #define ISSUE_HELP \
 "Usage: " PROG " issue --ca DIR --role ROLE --name NAME [--dns D]... [--ip A]...\n" \
-"                      --out PREFIX\n" \
+"                      [--days N] [--not-before-days-ago M] --out PREFIX\n" \
 "\n" \
 "Issue a TLS certificate from the CA in DIR (ca.crt, ca.key): PREFIX.crt and\n" \
 "its key PREFIX-tls.key (EC P-256, PKCS#8 PEM, mode 0600), valid 2 years,\n" \
@@ -35,6 +35,10 @@
 "  --dns D       subjectAltName DNS name (server only; repeatable)\n" \
 "  --ip A        subjectAltName IP address (server only; repeatable)\n" \
 "  --out PREFIX  where to write PREFIX.crt and PREFIX-tls.key\n" \
+"  --days N      valid N days from notBefore (1..36500; default 730)\n" \
+"  --not-before-days-ago M\n" \
+"                notBefore M days ago (0..36500; default an hour ago); with\n" \
+"                N < M the certificate has already expired (for tests)\n" \
 "A server certificate (extendedKeyUsage serverAuth) needs at least one\n" \
 "--dns or --ip; all other roles get clientAuth certificates.\n" \
 "Existing files are never overwritten.\n"
@@ -84,10 +88,31 @@ cmd_init_ca(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* A number of days in min..CA_MAX_DAYS, decimal digits only. */
+static int
+parse_days(const char *s, long min, long *out)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > CA_MAX_DAYS)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < min || v > CA_MAX_DAYS)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int
 cmd_issue(int argc, char **argv)
 {
 	const char *cadir = NULL, *role = NULL, *name = NULL, *out = NULL;
+	const char *days_s = NULL, *ago_s = NULL;
+	long days = 0, ago = 0;
 	const char *dns[CA_MAX_SAN], *ips[CA_MAX_SAN];
 	size_t ndns = 0, nips = 0;
 	char crt[4096], keyp[4096], err[8192];
@@ -104,7 +129,9 @@ cmd_issue(int argc, char **argv)
 		if ((m = cli_opt(argc, argv, &i, "issue", "ca", &cadir)) != 0 ||
 		    (m = cli_opt(argc, argv, &i, "issue", "role", &role)) != 0 ||
 		    (m = cli_opt(argc, argv, &i, "issue", "name", &name)) != 0 ||
-		    (m = cli_opt(argc, argv, &i, "issue", "out", &out)) != 0) {
+		    (m = cli_opt(argc, argv, &i, "issue", "out", &out)) != 0 ||
+		    (m = cli_opt(argc, argv, &i, "issue", "days", &days_s)) != 0 ||
+		    (m = cli_opt(argc, argv, &i, "issue", "not-before-days-ago", &ago_s)) != 0) {
 			if (m < 0)
 				return CLI_USAGE;
 			continue;
@@ -149,6 +176,11 @@ cmd_issue(int argc, char **argv)
 		return cli_usage("issue", "a server certificate needs --dns or --ip");
 	if (strcmp(role, "server") != 0 && ndns + nips > 0)
 		return cli_usage("issue", "--dns and --ip are for server certificates only");
+	if (days_s != NULL && parse_days(days_s, 1, &days) != 0)
+		return cli_usage("issue", "--days takes 1..%u, not '%s'", CA_MAX_DAYS, days_s);
+	if (ago_s != NULL && parse_days(ago_s, 0, &ago) != 0)
+		return cli_usage("issue", "--not-before-days-ago takes 0..%u, not '%s'", CA_MAX_DAYS,
+		    ago_s);
 	if (cli_cat(crt, sizeof crt, out, ".crt") != 0 ||
 	    cli_cat(keyp, sizeof keyp, out, "-tls.key") != 0)
 		return cli_usage("issue", "--out PREFIX is too long");
@@ -156,7 +188,7 @@ cmd_issue(int argc, char **argv)
 	if (ca_load(cadir, &c, err, sizeof err) != 0)
 		return cli_fail("issue", "%s", err);
 	ca_leaf leaf = { .role = role, .cn = name, .dns = dns, .ndns = ndns, .ips = ips,
-		.nips = nips };
+		.nips = nips, .days = days, .not_before_days_ago = ago };
 	r = ca_issue(c, &leaf, crt, keyp, err, sizeof err);
 	ca_free(c);
 	if (r != 0)

@@ -146,6 +146,135 @@ open_dbis(ledger *l, MDB_txn *txn)
 	return 0;
 }
 
+/*
+ * Every entry against the stored tree hashes, and every checkpoint's size,
+ * root and log time against the tree its entries give: the stored root of
+ * each checkpoint must be the root of its entries. One sequential pass over
+ * the entries (a SHA-256 of each), the hashes and the checkpoints; the
+ * latest checkpoint's signature is the caller's (evchaind checks it), the
+ * signatures of the others, the records and the keys are evchain-verify's.
+ */
+static int
+check_entries(ledger *l, MDB_txn *txn, char *err, size_t errcap)
+{
+	MDB_cursor *ec = NULL, *hc = NULL, *cc = NULL;
+	MDB_val k, v, hk, hv, ck, cv;
+	merkle_stream st;
+	uint8_t stored[MERKLE_MAX_HEIGHT + 1][32], leaf[32], root[32];
+	uint64_t i = 0, si = 0;
+	int rc, hrc, crc, ret = EVC_ECORRUPT;
+	char what[256] = "";
+
+	merkle_stream_init(&st);
+	if ((rc = mdb_cursor_open(txn, l->entries, &ec)) != 0 ||
+	    (rc = mdb_cursor_open(txn, l->hashes, &hc)) != 0 ||
+	    (rc = mdb_cursor_open(txn, l->cps, &cc)) != 0) {
+		ret = dberr(rc);
+		goto out;
+	}
+	hrc = mdb_cursor_get(hc, &hk, &hv, MDB_FIRST);
+	crc = mdb_cursor_get(cc, &ck, &cv, MDB_FIRST);
+	for (rc = mdb_cursor_get(ec, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(ec, &k, &v, MDB_NEXT), i++) {
+		size_t key;
+		int64_t t;
+		if (k.mv_size != 8) {
+			snprintf(what, sizeof(what), "an entry key is not 8 bytes");
+			goto out;
+		}
+		memcpy(&key, k.mv_data, 8);
+		if (key != i) {
+			snprintf(what, sizeof(what), "entry %" PRIu64 " is missing", i);
+			goto out;
+		}
+		if (ledger_entry_time(v.mv_data, v.mv_size, &t) != 0) {
+			snprintf(what, sizeof(what), "entry %" PRIu64 ": cannot read its log time", i);
+			goto out;
+		}
+		merkle_leaf_hash(v.mv_data, v.mv_size, leaf);
+		unsigned ns = merkle_stream_push(&st, leaf, stored);
+		for (unsigned j = 0; j < ns; j++, si++) {
+			size_t hkey = 0;
+			if (hrc == 0 && hk.mv_size == 8)
+				memcpy(&hkey, hk.mv_data, 8);
+			if (hrc != 0 || hk.mv_size != 8 || hkey != si || hv.mv_size != 32 ||
+			    memcmp(hv.mv_data, stored[j], 32) != 0) {
+				snprintf(what, sizeof(what), "entry %" PRIu64 ": %s %" PRIu64 " %s", i,
+				    j == 0 ? "its hash differs from stored leaf hash" :
+				    "the tree hashes of its entries differ from stored hash",
+				    si, hrc != 0 || hkey != si ? "(missing)" : "");
+				goto out;
+			}
+			hrc = mdb_cursor_get(hc, &hk, &hv, MDB_NEXT);
+		}
+		/* The checkpoints of this size: each signs the root of the
+		 * entries before it, at the log time of its last entry. */
+		while (crc == 0) {
+			size_t cps;
+			note nt;
+			checkpoint cp;
+			if (ck.mv_size != 8) {
+				snprintf(what, sizeof(what), "a checkpoint key is not 8 bytes");
+				goto out;
+			}
+			memcpy(&cps, ck.mv_data, 8);
+			if (cps > i + 1)
+				break;
+			if (cps != i + 1) {
+				snprintf(what, sizeof(what), "checkpoint of size %zu is out of place", cps);
+				goto out;
+			}
+			merkle_stream_root(&st, root);
+			if (cv.mv_size < 8 ||
+			    note_parse((const char *)cv.mv_data + 8, cv.mv_size - 8, &nt) != 0 ||
+			    checkpoint_parse(nt.text, nt.text_len, &cp) != 0 || cp.size != i + 1 ||
+			    strcmp(cp.origin, l->origin) != 0) {
+				snprintf(what, sizeof(what), "entry %" PRIu64 ": its checkpoint (size %zu) "
+				    "is unreadable", i, cps);
+				goto out;
+			}
+			if (memcmp(root, cp.root, 32) != 0) {
+				snprintf(what, sizeof(what), "entry %" PRIu64 ": the checkpoint of size %zu "
+				    "signs a root that the entries do not give", i, cps);
+				goto out;
+			}
+			if ((int64_t)get_be64(cv.mv_data) != t) {
+				snprintf(what, sizeof(what), "entry %" PRIu64 ": the checkpoint of size %zu "
+				    "has another log time than its last entry", i, cps);
+				goto out;
+			}
+			crc = mdb_cursor_get(cc, &ck, &cv, MDB_NEXT);
+		}
+	}
+	if (rc != MDB_NOTFOUND) {
+		ret = dberr(rc);
+		goto out;
+	}
+	if (crc == 0) {
+		size_t cps = 0;
+		if (ck.mv_size == 8)
+			memcpy(&cps, ck.mv_data, 8);
+		snprintf(what, sizeof(what), "entry %" PRIu64 " is missing: a checkpoint of size %zu "
+		    "covers it", i, cps);
+		goto out;
+	}
+	if (hrc == 0) {
+		snprintf(what, sizeof(what), "entry %" PRIu64 " is missing: tree hashes exist beyond "
+		    "the %" PRIu64 " entries", i, i);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret == EVC_ECORRUPT)
+		seterr(err, errcap, "%s (run evchain-verify ledger on a copy to audit it)", what);
+	else if (ret != 0)
+		seterr(err, errcap, "LMDB: %s", mdb_strerror(rc));
+	mdb_cursor_close(ec);
+	mdb_cursor_close(hc);
+	mdb_cursor_close(cc);
+	return ret;
+}
+
 /* Load the writer state from the committed data and check it. */
 static int
 load_state(ledger *l, MDB_txn *txn, char *err, size_t errcap)
@@ -195,6 +324,8 @@ load_state(ledger *l, MDB_txn *txn, char *err, size_t errcap)
 	l->size = (uint64_t)last + 1;
 	if (l->read_only && l->no_check)
 		return 0;
+	if ((rc = check_entries(l, txn, err, errcap)) != 0)
+		return rc;
 	if (ledger_entry_time(val.mv_data, val.mv_size, &l->last_time) != 0) {
 		snprintf(num, sizeof(num), "%zu", last);
 		seterr(err, errcap, "entry %s: cannot read its log time", num);
@@ -300,6 +431,23 @@ ledger_open(const char *dir, const ledger_opts *opts, ledger **out, char *err, s
 	MDB_envinfo info;
 	mdb_env_info(l->env, &info);
 	l->map_size = info.me_mapsize;
+	/* A data file shorter than its pages (truncated, e.g. a partial copy):
+	 * reading them through the map would be SIGBUS, so refuse it here. */
+	{
+		MDB_stat ms;
+		mdb_filehandle_t fd;
+		struct stat fst;
+		if (mdb_env_stat(l->env, &ms) == 0 && mdb_env_get_fd(l->env, &fd) == 0 &&
+		    fstat(fd, &fst) == 0 && (uint64_t)fst.st_size <
+		    ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize) {
+			seterr(err, errcap, "the ledger file in %s is truncated: %lld bytes, but its "
+			    "pages need %llu (restore it from a backup; evchain-verify ledger audits one)",
+			    dir, (long long)fst.st_size,
+			    (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * ms.ms_psize));
+			ret = EVC_ECORRUPT;
+			goto err1;
+		}
+	}
 	int dead;
 	mdb_reader_check(l->env, &dead);
 

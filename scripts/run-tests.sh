@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-tests.sh — run each test binary given, show its output, and print one
-# closing line "N passed, N failed" over all of them. Exit 1 on any failure.
+# closing line "N passed, N failed" over all of them (also into $SUMMARY when
+# set). Exit 1 on any failure.
 set -u
 passed=0; failed=0; bad=""
 for t in "$@"; do
@@ -19,4 +20,5 @@ for t in "$@"; do
 done
 [ -n "$bad" ] && echo "failing:$bad"
 echo "$passed passed, $failed failed"
+[ -n "${SUMMARY:-}" ] && echo "$passed passed, $failed failed" >"$SUMMARY"
 [ -z "$bad" ] && [ "$failed" -eq 0 ]

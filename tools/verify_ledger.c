@@ -346,9 +346,12 @@ verify_ledger(const char *dir, const evc_vkey *log_key, unsigned threads, int qu
 					    "do not give", next_cp);
 					break;
 				}
-				if (cp_time < prev_cp_time || cp_time < e->log_time_ms) {
-					fail_at(&a, i, "checkpoint of size %" PRIu64 " has a log time out of order",
-					    next_cp);
+				/* The writer stores each checkpoint with the log time of
+				 * its batch, which is its last entry's: a stored time the
+				 * signature does not cover must still be that one. */
+				if (cp_time < prev_cp_time || cp_time != e->log_time_ms) {
+					fail_at(&a, i, "checkpoint of size %" PRIu64 " has log time %" PRId64
+					    ", not its last entry's %" PRId64, next_cp, cp_time, e->log_time_ms);
 					break;
 				}
 				prev_cp_time = cp_time;
@@ -383,13 +386,18 @@ verify_ledger(const char *dir, const evc_vkey *log_key, unsigned threads, int qu
 		fputc('\n', stderr);
 
 	if (a.bad_index == UINT64_MAX) {
+		/* Entries missing at the end (a truncated log): the first bad
+		 * index is the first missing one, n. */
+		uint64_t want = merkle_stored_count(n), have = ledger_stored_hash_count(t);
 		if (next_cp != UINT64_MAX)
-			fail_at(&a, n ? n - 1 : 0, "a checkpoint of size %" PRIu64 " exceeds the %" PRIu64
-			    " entries", next_cp, n);
+			fail_at(&a, n, "entry is missing: a checkpoint of size %" PRIu64 " covers it "
+			    "(the ledger holds %" PRIu64 " entries)", next_cp, n);
+		else if (have > want)
+			fail_at(&a, n, "entry is missing: %" PRIu64 " stored tree hashes, %" PRIu64
+			    " entries give %" PRIu64, have, n, want);
 		else if (n > 0 && ncheckpoints == 0)
 			fail_at(&a, n - 1, "no checkpoint covers the entries");
-		uint64_t want = merkle_stored_count(n), have = ledger_stored_hash_count(t);
-		if (want != have)
+		else if (want != have)
 			fail_at(&a, n ? n - 1 : 0, "%" PRIu64 " stored tree hashes, expected %" PRIu64,
 			    have, want);
 	}

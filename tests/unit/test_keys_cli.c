@@ -621,6 +621,37 @@ test_ca(void)
 	    "--out", tpath("ca-link/c"), NULL), 1);
 	CHECK(output_has("symlink"));
 	CHECK(!exists(tpath("ca-link/c.crt")));
+
+	/* Validity: --days counts from notBefore; --not-before-days-ago moves it
+	 * back, so that --days 10 --not-before-days-ago 30 expired 20 days ago. */
+	CHECK_EQ(run("issue", "--ca", tpath("ca"), "--role", "court", "--name", "short",
+	    "--days", "5", "--out", tpath("ca/short"), NULL), 0);
+	CHECK_EQ(run("issue", "--ca", tpath("ca"), "--role", "supervisor", "--name", "expired",
+	    "--days", "10", "--not-before-days-ago", "30", "--out", tpath("ca/expired"), NULL), 0);
+	{
+		X509 *s = load_cert(tpath("ca/short.crt")), *e = load_cert(tpath("ca/expired.crt"));
+		int d = 0, sec = 0;
+		REQUIRE(s != NULL && e != NULL);
+		CHECK(ASN1_TIME_diff(&d, &sec, X509_get0_notBefore(s), X509_get0_notAfter(s)) == 1);
+		CHECK_(d == 5 && sec == 3600, "short: %d days %d s", d, sec); /* an hour back-dated */
+		CHECK(chains(ca, s, X509_PURPOSE_SSL_CLIENT, 0));
+		CHECK(ASN1_TIME_diff(&d, &sec, X509_get0_notBefore(e), X509_get0_notAfter(e)) == 1);
+		CHECK_(d == 10 && sec == 0, "expired: %d days %d s", d, sec);
+		CHECK(ASN1_TIME_diff(&d, &sec, NULL, X509_get0_notAfter(e)) == 1);
+		CHECK_(d <= -19 && d >= -21, "expired: notAfter %d days from now", d);
+		CHECK(!chains(ca, e, X509_PURPOSE_SSL_CLIENT, 1));
+		X509_STORE *st = X509_STORE_new();
+		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+		REQUIRE(st != NULL && ctx != NULL && X509_STORE_add_cert(st, ca) == 1);
+		REQUIRE(X509_STORE_CTX_init(ctx, st, e, NULL) == 1);
+		CHECK(X509_verify_cert(ctx) != 1);
+		CHECK_EQ(X509_STORE_CTX_get_error(ctx), X509_V_ERR_CERT_HAS_EXPIRED);
+		X509_STORE_CTX_free(ctx);
+		X509_STORE_free(st);
+		ERR_clear_error();
+		X509_free(s);
+		X509_free(e);
+	}
 	X509_free(ca);
 }
 
@@ -671,6 +702,13 @@ test_usage(void)
 	    "--out", o, NULL), 2);
 	CHECK_EQ(run("issue", "--ca", tpath("ca"), "--role", "court", "--name", "n", "--dns", "a.b",
 	    "--out", o, NULL), 2);
+	static const char *const bad_days[][2] = { { "--days", "0" }, { "--days", "36501" },
+		{ "--days", "1x" }, { "--days", "" }, { "--days", "-5" },
+		{ "--not-before-days-ago", "-1" }, { "--not-before-days-ago", "99999999999999999999" } };
+	for (size_t i = 0; i < sizeof bad_days / sizeof bad_days[0]; i++)
+		CHECK_EQ(run("issue", "--ca", tpath("ca"), "--role", "court", "--name", "n",
+		    bad_days[i][0], bad_days[i][1], "--out", o, NULL), 2);
+	CHECK(!exists(tpath("u/x.crt")));
 
 	CHECK_EQ(run("dev", NULL), 2);
 	CHECK(output_has("DIR"));
