@@ -587,6 +587,7 @@ mode_submit(const bench_opts *o, evc_profile *p, report *r, long pid)
 	double rate = o->mode == MODE_LATENCY ? o->rate : 0;
 	if (bench_submit(o, p, &set, rate, &probe, pid, &res, err, sizeof(err)) != 0) {
 		bench_set_free(&set);
+		r->set = NULL;
 		return fail("%s", err);
 	}
 	r->probe = &probe;
@@ -612,6 +613,8 @@ mode_submit(const bench_opts *o, evc_profile *p, report *r, long pid)
 	submit_result_free(&res);
 	bench_set_free(&set);
 	r->set = NULL;
+	r->probe = NULL;
+	r->sub = NULL;
 	return rc;
 }
 
@@ -682,7 +685,7 @@ mode_fill(const bench_opts *o, evc_profile *p, report *r, long pid)
 				lcap = nc;
 			}
 		}
-		if (nl + res.nlats <= lcap) {
+		if (res.nlats > 0 && nl + res.nlats <= lcap) {
 			memcpy(lats + nl, res.lats, res.nlats * sizeof(*lats));
 			nl += res.nlats;
 		}
@@ -719,6 +722,8 @@ mode_fill(const bench_opts *o, evc_profile *p, report *r, long pid)
 	finish_ledger(r, p);
 	int rc = print_report(r);
 	free(lats);
+	r->set = NULL;
+	r->probe = NULL;
 	return ret != EX_OK ? ret : rc;
 }
 
@@ -755,6 +760,8 @@ mode_proofs(const bench_opts *o, evc_profile *p, report *r, long pid)
 	finish_ledger(r, p);
 	int rc = print_report(r);
 	proofs_result_free(&res);
+	r->probe = NULL;
+	r->pr = NULL;
 	return rc;
 }
 

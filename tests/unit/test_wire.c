@@ -405,12 +405,12 @@ t_random_bytes(void)
 	sf_alive("random bytes instead of TLS");
 
 	/* Inside TLS: random bytes, then whatever comes back (error frames, a
-	 * close) until the connection is closed or 300 ms pass. */
+	 * close) until the connection is closed or 150 ms pass. */
 	pb_arena a;
 	pb_arena_init(&a, 4u << 20);
 	for (int i = 0; i < 40; i++) {
 		sf_raw *r = sf_raw_sup(srv->port);
-		struct timeval tv = { 0, 300000 };
+		struct timeval tv = { 0, 150000 };
 		setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 		size_t n = 1 + hrnd() % sizeof buf;
 		hfill(buf, n);
