@@ -1193,7 +1193,7 @@ cmd_hash(int argc, char **argv)
 		if (strcmp(argv[i], "--sm3") == 0)
 			sm3 = 1;
 	for (int i = 1; i < argc; i++) {
-		media_digest d;
+		media_digest d = { 0 };
 		if (strcmp(argv[i], "--sm3") == 0)
 			continue;
 		nfiles++;
@@ -1273,7 +1273,7 @@ cmd_evidence(int argc, char **argv)
 	if (ev == NULL || ev->value == 0)
 		return usage_err("--kind: one of PHOTO, AUDIO, VIDEO, DOCUMENT, FULL_PROCESS_RECORDING");
 
-	media_digest d;
+	media_digest d = { 0 };
 	if (digest_file(media, sm3, &d) != EX_OK)
 		return EX_FAIL;
 	if (end == 0) {
