@@ -494,6 +494,9 @@ cmd_submit(int argc, char **argv)
 			pb_arena_free(&arenas[printed]);
 			printed++;
 		}
+		/* Receipts out as each batch is verified, not when a buffer
+		 * fills: a client killed mid-run keeps what it acknowledged. */
+		fflush(stdout);
 	}
 	fflush(stdout);
 	if (fatal)
