@@ -73,8 +73,7 @@ merkle_stored_index(unsigned level, uint64_t n)
 	/* As Go's tlog.StoredHashIndex: level L's n'th hash is stored right
 	 * after level L-1's (2n+1)'th, down to level 0, whose n'th hash is at
 	 * n + n/2 + n/4 + … = 2n - popcount(n). */
-	for (unsigned l = level; l > 0; l--)
-		n = 2 * n + 1;
+	n = ((n + 1) << level) - 1; /* n = 2n + 1, level times */
 	return 2 * n - popcount64(n) + level;
 }
 
@@ -96,12 +95,12 @@ range_subtrees(uint64_t lo, uint64_t hi, uint64_t *idx)
 {
 	unsigned k = 0;
 
-	for (unsigned level = MERKLE_MAX_HEIGHT; level-- > 0;) {
-		uint64_t w = (uint64_t)1 << level;
-		if (hi - lo >= w) {
-			idx[k++] = merkle_stored_index(level, lo >> level);
-			lo += w;
-		}
+	/* One subtree per set bit of hi - lo, the highest first. */
+	for (uint64_t rest = hi - lo; rest != 0;) {
+		unsigned level = 63u - (unsigned)__builtin_clzll(rest);
+		idx[k++] = merkle_stored_index(level, lo >> level);
+		lo += (uint64_t)1 << level;
+		rest &= ~((uint64_t)1 << level);
 	}
 	return k;
 }
