@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -20,15 +21,20 @@
 
 _Static_assert(sizeof(size_t) == 8, "LMDB integer keys are size_t: 64-bit only");
 
-#define LEDGER_FORMAT "evchain-ledger-v1"
+#define LEDGER_FORMAT "evchain-ledger-v2"
+#define INDEX_FORMAT "evchain-index-v1"
 #define DEFAULT_MAP (1ull << 30)
 #define DEFAULT_MAP_MAX (1ull << 40)
 #define RID_MAX (EVC_MAX_KEY_NAME + 1 + RECORD_MAX_ID)
 #define ATTR_KEY_MAX 511 /* LMDB's default maximum key size */
+#define GEN_BITS 16           /* default entries per index generation: 65,536 */
+#define INDEX_BATCH 16384     /* entries per index transaction */
+#define INDEX_INTERVAL_MS 1000
+#define XMAP_DEFAULT (64ull << 20)
 
 struct ledger {
 	MDB_env *env;
-	MDB_dbi entries, hashes, cps, cosigs, records, leaves, index, meta;
+	MDB_dbi entries, hashes, cps, cosigs, records, meta;
 	int read_only, no_sync, no_check;
 	uint64_t map_size, map_max;
 	pthread_rwlock_t resize;     /* readers: snapshots; writer: map growth */
@@ -42,13 +48,34 @@ struct ledger {
 	/* Writer scratch. */
 	uint8_t *ebuf;
 	size_t ebuf_cap;
+	/* The secondary index (ledger.h "The index"); xenv NULL: none, every
+	 * lookup scans. */
+	MDB_env *xenv;
+	MDB_dbi xleaves, xattrs, xmeta;
+	uint64_t xmap_size;
+	uint64_t indexed;            /* entries the index covers (atomic) */
+	unsigned interval_ms;
+	unsigned gen_bits;
+	pthread_mutex_t xrun;        /* one index run at a time */
+	pthread_mutex_t xmu;         /* guards xstop, with xcv */
+	pthread_cond_t xcv;
+	int xstop, indexer_on;
+	pthread_t indexer;
 };
 
 struct ledger_txn {
 	ledger *l;
 	MDB_txn *txn;
 	uint64_t size;
+	MDB_txn *xtxn;               /* index snapshot, opened on first use */
+	int xopen;
+	uint64_t xcover;             /* entries of this snapshot the index covers */
+	struct hash_memo *memo;      /* ledger_txn_memo */
 };
+
+static int index_open(ledger *l, const char *dir, char *err, size_t errcap);
+static int index_start(ledger *l);
+static void index_stop(ledger *l);
 
 __attribute__((format(printf, 3, 4))) static void
 seterr(char *err, size_t cap, const char *fmt, ...)
@@ -102,9 +129,18 @@ get_be64(const uint8_t *p)
 
 /* ---- stored-hash reader over one LMDB transaction ------------------------- */
 
+/* A direct-mapped memo of stored hashes read in one snapshot: the proofs of
+ * neighbouring leaves to one tree share most of their hashes. */
+#define MEMO_SLOTS 1024
+struct hash_memo {
+	uint64_t key[MEMO_SLOTS];    /* stored index + 1; 0: empty */
+	uint8_t h[MEMO_SLOTS][32];
+};
+
 struct hash_reader_ctx {
 	MDB_txn *txn;
 	MDB_dbi dbi;
+	struct hash_memo *memo;      /* or NULL */
 };
 
 static int
@@ -113,7 +149,11 @@ read_hashes(void *vctx, const uint64_t *indexes, size_t n, uint8_t (*out)[32])
 	struct hash_reader_ctx *c = vctx;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t k = indexes[i];
+		size_t k = indexes[i], slot = (k * 0x9E3779B97F4A7C15ull) >> 54;
+		if (c->memo != NULL && c->memo->key[slot] == k + 1) {
+			memcpy(out[i], c->memo->h[slot], 32);
+			continue;
+		}
 		MDB_val key = u64val(&k), val;
 		int rc = mdb_get(c->txn, c->dbi, &key, &val);
 		if (rc != 0)
@@ -121,6 +161,10 @@ read_hashes(void *vctx, const uint64_t *indexes, size_t n, uint8_t (*out)[32])
 		if (val.mv_size != 32)
 			return EVC_ECORRUPT;
 		memcpy(out[i], val.mv_data, 32);
+		if (c->memo != NULL) {
+			c->memo->key[slot] = k + 1;
+			memcpy(c->memo->h[slot], val.mv_data, 32);
+		}
 	}
 	return 0;
 }
@@ -138,9 +182,6 @@ open_dbis(ledger *l, MDB_txn *txn)
 	    (rc = mdb_dbi_open(txn, "checkpoints", c | MDB_INTEGERKEY, &l->cps)) ||
 	    (rc = mdb_dbi_open(txn, "cosigs", c | MDB_INTEGERKEY | MDB_DUPSORT, &l->cosigs)) ||
 	    (rc = mdb_dbi_open(txn, "records", c, &l->records)) ||
-	    (rc = mdb_dbi_open(txn, "leaves", c, &l->leaves)) ||
-	    (rc = mdb_dbi_open(txn, "index", c | MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP,
-		&l->index)) ||
 	    (rc = mdb_dbi_open(txn, "meta", c, &l->meta)))
 		return rc;
 	return 0;
@@ -332,7 +373,7 @@ load_state(ledger *l, MDB_txn *txn, char *err, size_t errcap)
 		return EVC_ECORRUPT;
 	}
 
-	struct hash_reader_ctx hc = { txn, l->hashes };
+	struct hash_reader_ctx hc = { txn, l->hashes, NULL };
 	merkle_reader rd = { read_hashes, &hc };
 	uint64_t li = merkle_stored_index(0, l->size - 1);
 	if ((rc = read_hashes(&hc, &li, 1, &l->last_leaf)) != 0 ||
@@ -396,6 +437,13 @@ ledger_open(const char *dir, const ledger_opts *opts, ledger **out, char *err, s
 	l->map_max = opts->map_max ? opts->map_max : DEFAULT_MAP_MAX;
 	if (l->map_max < l->map_size)
 		l->map_max = l->map_size;
+	l->xmap_size = l->map_size < XMAP_DEFAULT ? l->map_size : XMAP_DEFAULT;
+	l->interval_ms = opts->index_interval_ms ? opts->index_interval_ms : INDEX_INTERVAL_MS;
+	l->gen_bits = opts->index_gen_bits ? opts->index_gen_bits : GEN_BITS;
+	if (l->gen_bits > 40)
+		l->gen_bits = 40;
+	pthread_mutex_init(&l->xrun, NULL);
+	pthread_mutex_init(&l->xmu, NULL);
 
 	pthread_rwlockattr_t ra;
 	pthread_rwlockattr_init(&ra);
@@ -470,6 +518,13 @@ ledger_open(const char *dir, const ledger_opts *opts, ledger **out, char *err, s
 		txn = NULL;
 		goto dbfail;
 	}
+	if ((ret = index_open(l, dir, err, errcap)) != 0)
+		goto err1;
+	if ((ret = index_start(l)) != 0) {
+		seterr(err, errcap, "cannot start the indexer thread");
+		index_stop(l);
+		goto err1;
+	}
 	*out = l;
 	return 0;
 
@@ -483,6 +538,8 @@ err1:
 err0:
 	pthread_rwlock_destroy(&l->resize);
 	pthread_mutex_destroy(&l->wlock);
+	pthread_mutex_destroy(&l->xrun);
+	pthread_mutex_destroy(&l->xmu);
 	free(l);
 	return ret;
 dbfail:
@@ -498,9 +555,13 @@ ledger_close(ledger *l)
 {
 	if (l == NULL)
 		return;
+	index_stop(l);
+	pthread_cond_destroy(&l->xcv);
 	mdb_env_close(l->env);
 	pthread_rwlock_destroy(&l->resize);
 	pthread_mutex_destroy(&l->wlock);
+	pthread_mutex_destroy(&l->xrun);
+	pthread_mutex_destroy(&l->xmu);
 	free(l->ebuf);
 	free(l);
 }
@@ -546,29 +607,6 @@ ledger_latest(ledger *l, ledger_head *head)
 }
 
 /* ---- append ------------------------------------------------------------- */
-
-struct attr_ctx {
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	size_t index;
-	int rc;
-};
-
-static void
-put_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
-{
-	struct attr_ctx *c = vctx;
-	uint8_t kb[ATTR_KEY_MAX];
-
-	if (c->rc != 0 || len == 0 || len + 1 > sizeof(kb))
-		return; /* an over-long value is not indexed (validation bounds them) */
-	kb[0] = (uint8_t)attr;
-	memcpy(kb + 1, val, len);
-	MDB_val k = { len + 1, kb }, v = u64val(&c->index);
-	int rc = mdb_put(c->txn, c->dbi, &k, &v, MDB_NODUPDATA);
-	if (rc != 0 && rc != MDB_KEYEXIST)
-		c->rc = rc;
-}
 
 static int
 rid_key(const Record *r, uint8_t *buf, size_t cap, size_t *len)
@@ -638,6 +676,7 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 	}
 	hc.txn = txn;
 	hc.dbi = l->hashes;
+	hc.memo = NULL;
 
 	if (l->origin[0] == '\0') {
 		MDB_val k = { 6, "origin" }, v = { strlen(log_key->name), (void *)log_key->name };
@@ -721,15 +760,6 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 		rv.mv_size = 40;
 		rv.mv_data = rval;
 		if ((rc = mdb_put(txn, l->records, &rk, &rv, 0)) != 0)
-			goto dbfail;
-
-		MDB_val lk = { 32, leaf }, lv = u64val(&key);
-		if ((rc = mdb_put(txn, l->leaves, &lk, &lv, 0)) != 0)
-			goto dbfail;
-
-		struct attr_ctx ac = { txn, l->index, key, 0 };
-		record_attributes(it->rec, put_attr, &ac);
-		if ((rc = ac.rc) != 0)
 			goto dbfail;
 
 		it->result = LEDGER_APPENDED;
@@ -935,6 +965,10 @@ ledger_read_begin(ledger *l, ledger_txn **out)
 		return dberr(rc);
 	}
 	t->l = l;
+	t->xtxn = NULL;
+	t->xopen = 0;
+	t->xcover = 0;
+	t->memo = NULL;
 	/* Size as seen by this snapshot: the last checkpoint's size. */
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -956,9 +990,19 @@ ledger_read_end(ledger_txn *t)
 {
 	if (t == NULL)
 		return;
+	if (t->xtxn != NULL)
+		mdb_txn_abort(t->xtxn);
+	free(t->memo);
 	mdb_txn_abort(t->txn);
 	pthread_rwlock_unlock(&t->l->resize);
 	free(t);
+}
+
+void
+ledger_txn_memo(ledger_txn *t)
+{
+	if (t->memo == NULL)
+		t->memo = calloc(1, sizeof(*t->memo)); /* no memo: plain reads */
 }
 
 uint64_t
@@ -984,7 +1028,7 @@ ledger_entry(ledger_txn *t, uint64_t index, const uint8_t **buf, size_t *len)
 int
 ledger_stored_hash(ledger_txn *t, uint64_t sindex, uint8_t out[32])
 {
-	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
 	int rc = read_hashes(&hc, &sindex, 1, (uint8_t(*)[32])out);
 	return rc == EVC_ECORRUPT ? EVC_ENOTFOUND : rc;
 }
@@ -1004,24 +1048,6 @@ ledger_leaf_hash(ledger_txn *t, uint64_t index, uint8_t out[32])
 	if (index >= t->size)
 		return EVC_ENOTFOUND;
 	return ledger_stored_hash(t, merkle_stored_index(0, index), out);
-}
-
-int
-ledger_find_leaf(ledger_txn *t, const uint8_t leaf[32], uint64_t *index)
-{
-	MDB_val key = { 32, (void *)leaf }, val;
-	int rc = mdb_get(t->txn, t->l->leaves, &key, &val);
-
-	if (rc != 0)
-		return dberr(rc);
-	if (val.mv_size != 8)
-		return EVC_ECORRUPT;
-	size_t v;
-	memcpy(&v, val.mv_data, 8);
-	if (v >= t->size)
-		return EVC_ENOTFOUND;
-	*index = v;
-	return 0;
 }
 
 int
@@ -1048,7 +1074,7 @@ ledger_find_record(ledger_txn *t, const char *signer, const char *record_id, uin
 int
 ledger_tree_hash(ledger_txn *t, uint64_t size, uint8_t out[32])
 {
-	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
 	merkle_reader rd = { read_hashes, &hc };
 
 	if (size > t->size)
@@ -1060,7 +1086,7 @@ int
 ledger_prove_inclusion(ledger_txn *t, uint64_t index, uint64_t size, uint8_t (*proof)[32],
     size_t cap, size_t *len)
 {
-	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
 	merkle_reader rd = { read_hashes, &hc };
 
 	if (size > t->size || index >= size)
@@ -1072,7 +1098,7 @@ int
 ledger_prove_consistency(ledger_txn *t, uint64_t m, uint64_t n, uint8_t (*proof)[32],
     size_t cap, size_t *len)
 {
-	struct hash_reader_ctx hc = { t->txn, t->l->hashes };
+	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
 	merkle_reader rd = { read_hashes, &hc };
 
 	if (n > t->size || m > n)
@@ -1167,43 +1193,6 @@ ledger_next_checkpoint(ledger_txn *t, uint64_t after, uint64_t *size, const char
 }
 
 int
-ledger_query(ledger_txn *t, int attr, const void *val, size_t len, uint64_t start,
-    uint64_t *out, size_t cap, size_t *n, uint64_t *next)
-{
-	uint8_t kb[ATTR_KEY_MAX];
-	MDB_cursor *cur;
-	int rc;
-
-	*n = 0;
-	*next = 0;
-	if (len == 0 || len + 1 > sizeof(kb))
-		return 0;
-	kb[0] = (uint8_t)attr;
-	memcpy(kb + 1, val, len);
-	if ((rc = mdb_cursor_open(t->txn, t->l->index, &cur)) != 0)
-		return dberr(rc);
-	size_t s = start;
-	MDB_val k = { len + 1, kb }, v = u64val(&s);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
-	while (rc == 0) {
-		size_t idx;
-		memcpy(&idx, v.mv_data, 8);
-		if (idx >= t->size)
-			break;
-		if (*n == cap) {
-			*next = idx;
-			break;
-		}
-		out[(*n)++] = idx;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
-	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return dberr(rc);
-	return 0;
-}
-
-int
 ledger_first_at_time(ledger_txn *t, int64_t t_ms, uint64_t *index)
 {
 	uint64_t lo = 0, hi = t->size;
@@ -1253,5 +1242,643 @@ ledger_backup(ledger *l, const char *dest, char *err, size_t errcap)
 		seterr(err, errcap, "backup to %s: %s", dest, mdb_strerror(rc));
 		return EVC_EDB;
 	}
+	return 0;
+}
+
+/* ---- the secondary index (ledger.h "The index") --------------------------- */
+
+static void
+put_be32(uint8_t *p, uint64_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static size_t
+leaf_xkey(uint8_t k[36], uint64_t gen, const uint8_t leaf[32])
+{
+	put_be32(k, gen);
+	memcpy(k + 4, leaf, 32);
+	return 36;
+}
+
+/* 0 if the value is too long to be indexed (validation bounds them). */
+static size_t
+attr_xkey(uint8_t k[ATTR_KEY_MAX], int attr, uint64_t gen, const void *val, size_t len)
+{
+	if (len == 0 || len + 5 > ATTR_KEY_MAX)
+		return 0;
+	k[0] = (uint8_t)attr;
+	put_be32(k + 1, gen);
+	memcpy(k + 5, val, len);
+	return len + 5;
+}
+
+/* The record inside entry bytes, decoded into a (reset) arena. */
+static const Record *
+entry_record(pb_arena *a, const uint8_t *e, size_t el)
+{
+	const uint8_t *rb;
+	size_t rl;
+
+	pb_arena_reset(a);
+	if (pb_field_bytes(e, el, 5, &rb, &rl) != 0)
+		return NULL;
+	return record_decode(a, rb, rl);
+}
+
+/* One index key of a run: bytes at buf[off..off+len), for entry idx. */
+typedef struct xkey {
+	size_t off;
+	uint64_t idx;
+	uint16_t len;
+	uint8_t db;                  /* 0 leaves, 1 attrs */
+} xkey;
+
+typedef struct xrun {
+	xkey *keys;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t used, bcap;
+	uint64_t idx, gen;
+	int rc;
+} xrun;
+
+static int
+xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 4096;
+		xkey *nk = realloc(r->keys, nc * sizeof(*nk));
+		if (nk == NULL)
+			return EVC_ENOMEM;
+		r->keys = nk;
+		r->cap = nc;
+	}
+	if (r->used + len > r->bcap) {
+		size_t nc = r->bcap ? r->bcap : 65536;
+		while (nc < r->used + len)
+			nc *= 2;
+		uint8_t *nb = realloc(r->buf, nc);
+		if (nb == NULL)
+			return EVC_ENOMEM;
+		r->buf = nb;
+		r->bcap = nc;
+	}
+	memcpy(r->buf + r->used, k, len);
+	r->keys[r->n++] = (xkey){ r->used, idx, (uint16_t)len, (uint8_t)db };
+	r->used += len;
+	return 0;
+}
+
+static void
+xrun_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
+{
+	xrun *r = vctx;
+	uint8_t k[ATTR_KEY_MAX];
+	size_t kl = attr_xkey(k, attr, r->gen, val, len);
+
+	if (r->rc == 0 && kl != 0)
+		r->rc = xrun_add(r, 1, k, kl, r->idx);
+}
+
+static _Thread_local const uint8_t *sort_base; /* qsort has no context argument */
+
+static int
+xkey_cmp(const void *a, const void *b)
+{
+	const xkey *x = a, *y = b;
+	if (x->db != y->db)
+		return x->db < y->db ? -1 : 1;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(sort_base + x->off, sort_base + y->off, n);
+	if (c != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+xmeta_put(ledger *l, MDB_txn *x, uint64_t indexed, const uint8_t tip[32])
+{
+	uint8_t nb[8];
+	put_be64(nb, indexed);
+	MDB_val k1 = { 7, "indexed" }, v1 = { 8, nb }, k2 = { 3, "tip" }, v2 = { 32, (void *)tip };
+	char fmt[64];
+	int fl = snprintf(fmt, sizeof(fmt), "%s/gen%u", INDEX_FORMAT, l->gen_bits);
+	MDB_val k3 = { 6, "format" }, v3 = { (size_t)fl, fmt };
+	int rc;
+	if ((rc = mdb_put(x, l->xmeta, &k1, &v1, 0)) != 0 ||
+	    (rc = mdb_put(x, l->xmeta, &k2, &v2, 0)) != 0 ||
+	    (rc = mdb_put(x, l->xmeta, &k3, &v3, 0)) != 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Index entries [from, from+n) in one index transaction, with l->xrun held.
+ * Returns 0 or an EVC_E* code; *mdb_rc receives the LMDB code of a database
+ * failure (MDB_MAP_FULL: grow the index map and retry).
+ */
+static int
+index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
+{
+	MDB_txn *txn = NULL, *x = NULL;
+	MDB_cursor *ec = NULL;
+	pb_arena a;
+	uint8_t leaf[32];
+	int rc, ret = 0;
+
+	*mdb_rc = 0;
+	r->n = r->used = 0;
+	r->rc = 0;
+	pb_arena_init(&a, 4 * EVC_MAX_RECORD);
+	if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto dbfail;
+	if ((rc = mdb_cursor_open(txn, l->entries, &ec)) != 0)
+		goto dbfail;
+	struct hash_reader_ctx hc = { txn, l->hashes, NULL };
+	size_t k = from;
+	MDB_val ek = u64val(&k), ev;
+	rc = mdb_cursor_get(ec, &ek, &ev, MDB_SET_KEY);
+	for (uint64_t i = from; i < from + n; i++) {
+		if (rc != 0)
+			goto dbfail;
+		uint64_t si = merkle_stored_index(0, i);
+		if ((ret = read_hashes(&hc, &si, 1, (uint8_t(*)[32])leaf)) != 0)
+			goto out;
+		uint8_t lk[36];
+		r->gen = i >> l->gen_bits;
+		r->idx = i;
+		if ((ret = xrun_add(r, 0, lk, leaf_xkey(lk, r->gen, leaf), i)) != 0)
+			goto out;
+		const Record *rec = entry_record(&a, ev.mv_data, ev.mv_size);
+		if (rec != NULL)
+			record_attributes(rec, xrun_attr, r);
+		if ((ret = r->rc) != 0)
+			goto out;
+		rc = mdb_cursor_get(ec, &ek, &ev, MDB_NEXT);
+		if (i + 1 == from + n)
+			rc = 0;
+	}
+	/* Sorted, the keys of one page follow each other. */
+	sort_base = r->buf;
+	qsort(r->keys, r->n, sizeof(*r->keys), xkey_cmp);
+
+	if ((rc = mdb_txn_begin(l->xenv, NULL, 0, &x)) != 0)
+		goto dbfail;
+	/* Through one cursor per database: a positioned cursor searches only
+	 * its page when the next (sorted) key falls inside it. */
+	MDB_cursor *xc[2] = { NULL, NULL };
+	if ((rc = mdb_cursor_open(x, l->xleaves, &xc[0])) != 0 ||
+	    (rc = mdb_cursor_open(x, l->xattrs, &xc[1])) != 0) {
+		mdb_cursor_close(xc[0]);
+		goto dbfail;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		xkey *q = &r->keys[i];
+		size_t iv = q->idx;
+		MDB_val key = { q->len, r->buf + q->off }, val = u64val(&iv);
+		rc = mdb_cursor_put(xc[q->db], &key, &val, q->db == 0 ? 0 : MDB_NODUPDATA);
+		if (rc != 0 && rc != MDB_KEYEXIST)
+			break;
+		rc = 0;
+	}
+	mdb_cursor_close(xc[0]);
+	mdb_cursor_close(xc[1]);
+	if (rc != 0)
+		goto dbfail;
+	if ((rc = xmeta_put(l, x, from + n, leaf)) != 0)
+		goto dbfail;
+	rc = mdb_txn_commit(x);
+	x = NULL;
+	if (rc != 0)
+		goto dbfail;
+	__atomic_store_n(&l->indexed, from + n, __ATOMIC_RELEASE);
+	goto out;
+dbfail:
+	*mdb_rc = rc;
+	ret = dberr(rc);
+out:
+	if (x != NULL)
+		mdb_txn_abort(x);
+	mdb_cursor_close(ec);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	pb_arena_free(&a);
+	return ret;
+}
+
+static int
+grow_xmap(ledger *l)
+{
+	if (l->xmap_size >= l->map_max)
+		return EVC_EFULL;
+	uint64_t ns = l->xmap_size * 2 > l->map_max ? l->map_max : l->xmap_size * 2;
+	pthread_rwlock_wrlock(&l->resize);
+	int rc = mdb_env_set_mapsize(l->xenv, ns);
+	pthread_rwlock_unlock(&l->resize);
+	if (rc != 0)
+		return EVC_EDB;
+	l->xmap_size = ns;
+	return 0;
+}
+
+/* Index everything committed, INDEX_BATCH entries per transaction. */
+static int
+index_pending(ledger *l, int *stop)
+{
+	xrun r;
+	int ret = 0, mrc;
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_lock(&l->xrun);
+	for (;;) {
+		uint64_t from = __atomic_load_n(&l->indexed, __ATOMIC_ACQUIRE);
+		uint64_t size = ledger_size(l);
+		if (from >= size || (stop != NULL && __atomic_load_n(stop, __ATOMIC_ACQUIRE)))
+			break;
+		uint64_t n = size - from > INDEX_BATCH ? INDEX_BATCH : size - from;
+		pthread_rwlock_rdlock(&l->resize);
+		ret = index_once(l, &r, from, n, &mrc);
+		pthread_rwlock_unlock(&l->resize);
+		if (mrc == MDB_MAP_FULL) {
+			if ((ret = grow_xmap(l)) != 0)
+				break;
+			continue;
+		}
+		if (ret != 0)
+			break;
+	}
+	pthread_mutex_unlock(&l->xrun);
+	free(r.keys);
+	free(r.buf);
+	return ret;
+}
+
+static void *
+indexer_main(void *arg)
+{
+	ledger *l = arg;
+
+	pthread_setname_np(pthread_self(), "evc-indexer");
+	pthread_mutex_lock(&l->xmu);
+	while (!l->xstop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += l->interval_ms / 1000;
+		ts.tv_nsec += (long)(l->interval_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&l->xcv, &l->xmu, &ts);
+		if (l->xstop)
+			break;
+		pthread_mutex_unlock(&l->xmu);
+		/* An error (disk full, map at map_max) is retried next period;
+		 * meanwhile readers scan what the index does not cover. */
+		(void)index_pending(l, &l->xstop);
+		pthread_mutex_lock(&l->xmu);
+	}
+	pthread_mutex_unlock(&l->xmu);
+	return NULL;
+}
+
+/*
+ * Open <dir>/index and check that it belongs to this ledger; drop it if not
+ * (writable) or ignore it (read-only). Called from ledger_open once the
+ * ledger's state is loaded. Errors leave l->xenv NULL only for read-only
+ * opens; a writable ledger needs its index.
+ */
+static int
+index_open(ledger *l, const char *dir, char *err, size_t errcap)
+{
+	char path[4096];
+	MDB_txn *x = NULL;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/index", dir) >= (int)sizeof(path)) {
+		seterr(err, errcap, "data directory path too long");
+		return EVC_EINVAL;
+	}
+	if (!l->read_only && mkdir(path, 0700) != 0 && errno != EEXIST) {
+		seterr(err, errcap, "cannot create %s: %s", path, strerror(errno));
+		return EVC_EIO;
+	}
+	if ((rc = mdb_env_create(&l->xenv)) != 0)
+		goto dbfail;
+	mdb_env_set_maxdbs(l->xenv, 4);
+	mdb_env_set_maxreaders(l->xenv, 512);
+	if (!l->read_only)
+		mdb_env_set_mapsize(l->xenv, l->xmap_size);
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (l->read_only ? MDB_RDONLY : MDB_NOMETASYNC) |
+	    (l->no_sync ? MDB_NOSYNC : 0);
+	if ((rc = mdb_env_open(l->xenv, path, flags, 0600)) != 0) {
+		mdb_env_close(l->xenv);
+		l->xenv = NULL;
+		if (l->read_only)
+			return 0; /* no index (a backup, a copy): lookups scan */
+		seterr(err, errcap, "cannot open the index in %s: %s", path, mdb_strerror(rc));
+		return EVC_EDB;
+	}
+	MDB_envinfo info;
+	mdb_env_info(l->xenv, &info);
+	l->xmap_size = info.me_mapsize;
+	int dead;
+	mdb_reader_check(l->xenv, &dead);
+
+	unsigned c = l->read_only ? 0 : MDB_CREATE;
+	if ((rc = mdb_txn_begin(l->xenv, NULL, l->read_only ? MDB_RDONLY : 0, &x)) != 0)
+		goto dbfail;
+	if ((rc = mdb_dbi_open(x, "leaves", c, &l->xleaves)) != 0 ||
+	    (rc = mdb_dbi_open(x, "attrs", c | MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP,
+		&l->xattrs)) != 0 ||
+	    (rc = mdb_dbi_open(x, "meta", c, &l->xmeta)) != 0) {
+		if (l->read_only && rc == MDB_NOTFOUND) {
+			mdb_txn_abort(x);
+			mdb_env_close(l->xenv);
+			l->xenv = NULL;
+			return 0;
+		}
+		goto dbfail;
+	}
+	/* Covered entries, and the binding to this ledger: the leaf hash of
+	 * the last covered entry must be this ledger's. */
+	uint64_t indexed = 0;
+	MDB_val k = { 7, "indexed" }, v, tk = { 3, "tip" }, tv, fk = { 6, "format" }, fv;
+	int ok = 1;
+	if (mdb_get(x, l->xmeta, &k, &v) == 0 && v.mv_size == 8)
+		indexed = get_be64(v.mv_data);
+	char fmt[64];
+	int fl = snprintf(fmt, sizeof(fmt), "%s/gen%u", INDEX_FORMAT, l->gen_bits);
+	if (mdb_get(x, l->xmeta, &fk, &fv) == 0 && (fv.mv_size != (size_t)fl ||
+	    memcmp(fv.mv_data, fmt, fv.mv_size) != 0))
+		ok = 0;
+	if (indexed > l->size)
+		ok = 0;
+	else if (indexed > 0) {
+		uint8_t leaf[32];
+		MDB_txn *txn;
+		ok = 0;
+		if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn) == 0) {
+			struct hash_reader_ctx hc = { txn, l->hashes, NULL };
+			uint64_t si = merkle_stored_index(0, indexed - 1);
+			ok = read_hashes(&hc, &si, 1, (uint8_t(*)[32])leaf) == 0 &&
+			    mdb_get(x, l->xmeta, &tk, &tv) == 0 && tv.mv_size == 32 &&
+			    memcmp(tv.mv_data, leaf, 32) == 0;
+			mdb_txn_abort(txn);
+		}
+	}
+	if (!ok) {
+		if (l->read_only) {
+			mdb_txn_abort(x);
+			mdb_env_close(l->xenv);
+			l->xenv = NULL;
+			return 0;
+		}
+		/* Not this ledger's (a restored or replaced data file): rebuild. */
+		uint8_t zero[32] = { 0 };
+		indexed = 0;
+		if ((rc = mdb_drop(x, l->xleaves, 0)) != 0 || (rc = mdb_drop(x, l->xattrs, 0)) != 0 ||
+		    (rc = xmeta_put(l, x, 0, zero)) != 0)
+			goto dbfail;
+	}
+	if ((rc = mdb_txn_commit(x)) != 0) {
+		x = NULL;
+		goto dbfail;
+	}
+	l->indexed = indexed;
+	return 0;
+dbfail:
+	seterr(err, errcap, "the index in %s: %s", path, mdb_strerror(rc));
+	if (x != NULL)
+		mdb_txn_abort(x);
+	if (l->xenv != NULL)
+		mdb_env_close(l->xenv);
+	l->xenv = NULL;
+	return dberr(rc);
+}
+
+static int
+index_start(ledger *l)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->xcv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (l->read_only || l->xenv == NULL)
+		return 0;
+	if (pthread_create(&l->indexer, NULL, indexer_main, l) != 0)
+		return EVC_ENOMEM;
+	l->indexer_on = 1;
+	return 0;
+}
+
+static void
+index_stop(ledger *l)
+{
+	if (l->indexer_on) {
+		pthread_mutex_lock(&l->xmu);
+		__atomic_store_n(&l->xstop, 1, __ATOMIC_RELEASE);
+		pthread_cond_signal(&l->xcv);
+		pthread_mutex_unlock(&l->xmu);
+		pthread_join(l->indexer, NULL);
+		l->indexer_on = 0;
+	}
+	if (l->xenv != NULL)
+		mdb_env_close(l->xenv);
+	l->xenv = NULL;
+}
+
+uint64_t
+ledger_indexed(const ledger *l)
+{
+	return __atomic_load_n(&l->indexed, __ATOMIC_ACQUIRE);
+}
+
+int
+ledger_index_sync(ledger *l)
+{
+	if (l->read_only || l->xenv == NULL)
+		return EVC_EPERM;
+	return index_pending(l, NULL);
+}
+
+/* Entries of the snapshot the index covers (opening the index snapshot). */
+static int
+txn_cover(ledger_txn *t, uint64_t *cover)
+{
+	ledger *l = t->l;
+
+	if (!t->xopen) {
+		t->xopen = 1;
+		t->xcover = 0;
+		if (l->xenv != NULL && mdb_txn_begin(l->xenv, NULL, MDB_RDONLY, &t->xtxn) == 0) {
+			MDB_val k = { 7, "indexed" }, v;
+			if (mdb_get(t->xtxn, l->xmeta, &k, &v) == 0 && v.mv_size == 8)
+				t->xcover = get_be64(v.mv_data);
+		} else {
+			t->xtxn = NULL;
+		}
+		if (t->xcover > t->size)
+			t->xcover = t->size;
+	}
+	*cover = t->xcover;
+	return 0;
+}
+
+int
+ledger_find_leaf(ledger_txn *t, const uint8_t leaf[32], uint64_t *index)
+{
+	uint64_t cover;
+	int rc;
+
+	txn_cover(t, &cover);
+	/* The index, generation by generation, newest first. */
+	for (uint64_t g = cover ? ((cover - 1) >> t->l->gen_bits) + 1 : 0; g-- > 0;) {
+		uint8_t kb[36];
+		MDB_val key = { leaf_xkey(kb, g, leaf), kb }, val;
+		rc = mdb_get(t->xtxn, t->l->xleaves, &key, &val);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return dberr(rc);
+		if (val.mv_size != 8)
+			return EVC_ECORRUPT;
+		size_t v;
+		memcpy(&v, val.mv_data, 8);
+		if (v >= t->size)
+			return EVC_ENOTFOUND;
+		*index = v;
+		return 0;
+	}
+	/* The entries behind the index: their stored leaf hashes, in order. */
+	if (cover >= t->size)
+		return EVC_ENOTFOUND;
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(t->txn, t->l->hashes, &cur)) != 0)
+		return dberr(rc);
+	uint64_t i = cover;
+	size_t want = merkle_stored_index(0, i);
+	MDB_val k = u64val(&want), v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	while (rc == 0 && i < t->size) {
+		size_t got;
+		if (k.mv_size != 8 || v.mv_size != 32) {
+			rc = -1;
+			break;
+		}
+		memcpy(&got, k.mv_data, 8);
+		if (got == merkle_stored_index(0, i)) {
+			if (memcmp(v.mv_data, leaf, 32) == 0) {
+				mdb_cursor_close(cur);
+				*index = i;
+				return 0;
+			}
+			i++;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (rc == -1)
+		return EVC_ECORRUPT;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return dberr(rc);
+	return EVC_ENOTFOUND;
+}
+
+struct match_ctx {
+	int attr;
+	const void *val;
+	size_t len;
+	int hit;
+};
+
+static void
+match_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
+{
+	struct match_ctx *m = vctx;
+	if ((int)attr == m->attr && len == m->len && memcmp(val, m->val, len) == 0)
+		m->hit = 1;
+}
+
+int
+ledger_query(ledger_txn *t, int attr, const void *val, size_t len, uint64_t start,
+    uint64_t *out, size_t cap, size_t *n, uint64_t *next)
+{
+	uint64_t cover;
+	MDB_cursor *cur = NULL;
+	int rc = 0;
+
+	*n = 0;
+	*next = 0;
+	if (len == 0 || len + 5 > ATTR_KEY_MAX)
+		return 0;
+	txn_cover(t, &cover);
+	/* The index: generation by generation, each in index order. */
+	if (start < cover) {
+		if ((rc = mdb_cursor_open(t->xtxn, t->l->xattrs, &cur)) != 0)
+			return dberr(rc);
+		for (uint64_t g = start >> t->l->gen_bits; g <= (cover - 1) >> t->l->gen_bits; g++) {
+			uint8_t kb[ATTR_KEY_MAX];
+			size_t s = start;
+			MDB_val k = { attr_xkey(kb, attr, g, val, len), kb }, v = u64val(&s);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+			while (rc == 0) {
+				size_t idx;
+				memcpy(&idx, v.mv_data, 8);
+				if (idx >= cover)
+					break;
+				if (*n == cap) {
+					*next = idx;
+					mdb_cursor_close(cur);
+					return 0;
+				}
+				out[(*n)++] = idx;
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+			}
+			if (rc != 0 && rc != MDB_NOTFOUND) {
+				mdb_cursor_close(cur);
+				return dberr(rc);
+			}
+		}
+		mdb_cursor_close(cur);
+		start = cover;
+	}
+	/* The entries behind the index: decoded and matched one by one. */
+	if (start >= t->size)
+		return 0;
+	pb_arena a;
+	pb_arena_init(&a, 4 * EVC_MAX_RECORD);
+	if ((rc = mdb_cursor_open(t->txn, t->l->entries, &cur)) != 0) {
+		pb_arena_free(&a);
+		return dberr(rc);
+	}
+	size_t i = start;
+	MDB_val k = u64val(&i), v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	for (; rc == 0 && i < t->size; i++) {
+		struct match_ctx m = { attr, val, len, 0 };
+		const Record *rec = entry_record(&a, v.mv_data, v.mv_size);
+		if (rec != NULL)
+			record_attributes(rec, match_attr, &m);
+		if (m.hit) {
+			if (*n == cap) {
+				*next = i;
+				break;
+			}
+			out[(*n)++] = i;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	pb_arena_free(&a);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return dberr(rc);
 	return 0;
 }

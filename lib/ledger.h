@@ -1,15 +1,22 @@
 /*
  * ledger.h — the LMDB store of the log.
  *
- * One environment (directory), named databases:
+ * Two LMDB environments. The ledger, in the data directory, written by
+ * every commit:
  *   entries      index (u64) → exact entry bytes (proto Entry)          MDB_APPEND
  *   hashes       stored-hash index (merkle.h layout) → 32 bytes          MDB_APPEND
  *   checkpoints  tree size → log time (8, BE ms) || signed note (log signature only)
  *   cosigs       tree size → cosignature lines (dup-sorted), one per witness
  *   records      signer \0 record_id → index (8) || SHA-256(record) (32): dedup
- *   leaves       leaf hash → index: inclusion proofs by leaf hash
- *   index        attribute byte || value → indexes (dup-sorted u64): queries
  *   meta         "format", "origin"
+ * and the secondary index, in <data>/index, derived from the entries and
+ * written behind the commits by an indexer thread (see "The index" below):
+ *   leaves       generation (4, BE) || leaf hash → index
+ *   attrs        attribute byte || generation (4, BE) || value → indexes (dup-sorted u64)
+ *   meta         "indexed" (8, BE: entries covered), "tip" (leaf hash of the
+ *                last covered entry: binds the index to this ledger)
+ * A generation is 65,536 consecutive entries: new keys land in the current
+ * generation's few pages, not all over a tree that grows with the log.
  *
  * Concurrency: exactly one thread appends (ledger_append and
  * ledger_add_cosignature are serialised by an internal mutex anyway); any
@@ -19,9 +26,21 @@
  * batch retried) only while no snapshot is open.
  *
  * Durability: ledger_append returns only after the transaction holding the
- * whole batch, its tree hashes, indexes and signed checkpoint is committed
+ * whole batch, its tree hashes, dedup keys and signed checkpoint is committed
  * and fsynced (unless opts.no_sync, for tests that do not test durability).
  * A crash at any moment leaves the ledger at the last committed batch.
+ *
+ * The index: a commit touches only pages at the end of the append-only
+ * databases (and the dedup keys), so its fsync is short. The leaf-hash and
+ * attribute keys, whose pages are spread over the trees, are written by an
+ * indexer thread about once per index_interval_ms, sorted, in one
+ * transaction per up to 16,384 entries (fsynced data, unsynced meta page:
+ * after a power loss the last index transaction may be redone, never half
+ * applied). Readers see no difference: ledger_find_leaf and ledger_query
+ * look up the index for the entries it covers and scan the few entries it
+ * does not yet cover. The index is derived data: deleted, behind, or from
+ * another ledger (its "tip" does not match), it is rebuilt in the background
+ * from the entries; a backup copies only the ledger.
  */
 #ifndef EVC_LEDGER_H
 #define EVC_LEDGER_H
@@ -42,6 +61,9 @@ typedef struct ledger_opts {
 	int no_sync;        /* tests only: skip fsync at commit (NOT durable) */
 	int no_check;       /* with read_only: skip the start-up head check, so an
 	                     * audit can open a damaged ledger and find why */
+	unsigned index_interval_ms; /* indexer period; 0: 1000 */
+	unsigned index_gen_bits;    /* log2 entries per index generation; 0: 16
+	                             * (tests use small ones to cross many) */
 } ledger_opts;
 
 #define LEDGER_NOTE_MAX 16384 /* a checkpoint with every cosignature */
@@ -74,6 +96,13 @@ uint64_t ledger_size(const ledger *l);
 
 /* The latest head (size 0 and the empty root before the first append). */
 int ledger_latest(ledger *l, ledger_head *head);
+
+/* Entries covered by the secondary index (<= ledger_size). */
+uint64_t ledger_indexed(const ledger *l);
+
+/* Index every committed entry now, in the calling thread (tests, tools).
+ * Returns 0 or an EVC_E* code (EVC_EPERM for a read-only ledger). */
+int ledger_index_sync(ledger *l);
 
 /* Current map size in bytes. */
 uint64_t ledger_map_size(const ledger *l);
@@ -121,6 +150,10 @@ int ledger_add_cosignature(ledger *l, uint64_t size, const char *name, const cha
 
 int ledger_read_begin(ledger *l, ledger_txn **t);
 void ledger_read_end(ledger_txn *t);   /* accepts NULL */
+
+/* Remember the stored hashes this snapshot reads (about 40 KiB): for many
+ * proofs to one tree, such as the receipts of a commit. */
+void ledger_txn_memo(ledger_txn *t);
 
 /* Entries visible in the snapshot. */
 uint64_t ledger_txn_size(const ledger_txn *t);

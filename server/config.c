@@ -37,7 +37,7 @@ srv_config_load(const char *path, srv_config *cfg, char *err, size_t errcap)
 		"admin_key", "ca", "cert", "key", "witness", "max_frame", "max_batch",
 		"max_connections", "max_queued_output", "max_inflight", "handshake_timeout_ms",
 		"idle_timeout_ms", "page_size", "group_max", "workers", "map_size", "map_max",
-		"shutdown_grace_ms", "sync", "metrics_listen", "metrics_public", "predecessor_checkpoint",
+		"index_interval_ms", "shutdown_grace_ms", "sync", "metrics_listen", "metrics_public", "predecessor_checkpoint",
 		"predecessor_key", NULL };
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -97,6 +97,7 @@ srv_config_load(const char *path, srv_config *cfg, char *err, size_t errcap)
 	    conf_get_u64(&c, "workers", 0, 0, 256, &cfg->workers, err, errcap) ||
 	    conf_get_u64(&c, "map_size", 1ull << 30, 1u << 20, 1ull << 44, &cfg->map_size, err, errcap) ||
 	    conf_get_u64(&c, "map_max", 1ull << 40, 1u << 20, 1ull << 46, &cfg->map_max, err, errcap) ||
+	    conf_get_u64(&c, "index_interval_ms", 1000, 10, 600000, &cfg->index_interval_ms, err, errcap) ||
 	    conf_get_u64(&c, "shutdown_grace_ms", 10000, 0, 600000, &cfg->shutdown_grace_ms, err, errcap))
 		goto out;
 	const char *sync = conf_get(&c, "sync");

@@ -41,6 +41,8 @@ worker_main(void *arg)
 	srv *s = arg;
 	srv_job *j;
 
+	pthread_setname_np(pthread_self(), "evc-worker");
+
 	while ((j = srv_queue_pop(&s->work_q)) != NULL)
 		srv_handle(j);
 	return NULL;
@@ -231,7 +233,7 @@ main(int argc, char **argv)
 
 	/* The ledger: refuses to start on a head that its entries do not give. */
 	ledger_opts lo = { .map_size = s.cfg.map_size, .map_max = s.cfg.map_max,
-		.no_sync = s.cfg.no_sync };
+		.no_sync = s.cfg.no_sync, .index_interval_ms = (unsigned)s.cfg.index_interval_ms };
 	if ((rc = ledger_open(s.cfg.data, &lo, &s.ledger, err, sizeof(err))) != 0) {
 		fprintf(stderr, "evchaind: %s\n", err);
 		if (rc == EVC_ECORRUPT)
@@ -239,6 +241,10 @@ main(int argc, char **argv)
 			    "`evchain-verify ledger %s --log-key LOG.pub` on a copy\n", s.cfg.data);
 		goto out_key;
 	}
+	if (ledger_indexed(s.ledger) + 65536 < ledger_size(s.ledger))
+		fprintf(stderr, "evchaind: the index covers %" PRIu64 " of %" PRIu64 " entries; "
+		    "it catches up in the background (queries scan the rest meanwhile)\n",
+		    ledger_indexed(s.ledger), ledger_size(s.ledger));
 	if (ledger_origin(s.ledger)[0] && strcmp(ledger_origin(s.ledger), s.log_key.name) != 0) {
 		fprintf(stderr, "evchaind: %s holds the log \"%s\", but the log key is \"%s\"\n",
 		    s.cfg.data, ledger_origin(s.ledger), s.log_key.name);

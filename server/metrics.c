@@ -266,6 +266,9 @@ exposition(sbuf *b)
 
 	family(b, "evchain_entries", "gauge", "Entries in the log (its tree size).");
 	sb_printf(b, "evchain_entries %" PRIu64 "\n", ledger_size(s->ledger));
+	family(b, "evchain_index_entries", "gauge",
+	    "Entries the secondary index covers (queries and leaf lookups scan the rest).");
+	sb_printf(b, "evchain_index_entries %" PRIu64 "\n", ledger_indexed(s->ledger));
 	family(b, "evchain_entries_appended_total", "counter", "Entries appended since start.");
 	sb_printf(b, "evchain_entries_appended_total %" PRIu64 "\n",
 	    (uint64_t)atomic_load_explicit(&s->stats.entries_appended, RLX));

@@ -1026,6 +1026,8 @@ commit_group(srv *s, wslot *slots, size_t n, ledger_item *items, ledger_head *he
 	/* Receipts: proofs to the new checkpoint, from one snapshot. */
 	ledger_txn *t = NULL;
 	int trc = ledger_read_begin(s->ledger, &t);
+	if (trc == 0 && m > 1)
+		ledger_txn_memo(t);
 	for (size_t i = 0; i < m; i++) {
 		srv_job *j = slots[map[i]].job;
 		size_t k = slots[map[i]].rec;
@@ -1070,6 +1072,7 @@ srv_writer_main(void *arg)
 	ledger_item *items = NULL;
 	ledger_head *head = malloc(sizeof(*head));
 
+	pthread_setname_np(pthread_self(), "evc-writer");
 	if (head == NULL)
 		return NULL;
 	for (;;) {

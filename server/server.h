@@ -62,6 +62,7 @@ typedef struct srv_config {
 	uint64_t idle_timeout_ms;
 	uint64_t page_size;          /* entries / query results per response */
 	uint64_t group_max;          /* records per group commit */
+	uint64_t index_interval_ms;  /* indexer period */
 	uint64_t workers;            /* 0: one per core */
 	uint64_t map_size, map_max;  /* LMDB map */
 	uint64_t shutdown_grace_ms;

@@ -232,13 +232,16 @@ server_threads(const report *r, FILE *out)
 			if (p->cpu0.tid[k] == p->cpu1.tid[i])
 				before = p->cpu0.ticks[k];
 		double s = (double)(p->cpu1.ticks[i] - before) / hz;
-		/* evchaind: the main thread runs the loop; then the workers (one per
-		 * core unless configured), then the writer, in creation order. */
-		const char *role = "thread";
+		/* evchaind names its threads; the main thread runs the loop. */
+		const char *role = "thread", *comm = p->cpu1.comm[i];
 		if (p->cpu1.tid[i] == p->pid)
 			role = "loop (TLS, framing)";
-		else if (nth == (size_t)ncpu + 2)
-			role = i == nth - 1 ? "writer (append, fsync, receipts)" : "worker (decode, verify)";
+		else if (strcmp(comm, "evc-worker") == 0)
+			role = "worker (decode, verify)";
+		else if (strcmp(comm, "evc-writer") == 0)
+			role = "writer (append, fsync, receipts)";
+		else if (strcmp(comm, "evc-indexer") == 0)
+			role = "indexer (leaf, attribute keys)";
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:f, s:f}", "tid",
 		    (json_int_t)p->cpu1.tid[i], "role", role, "cpu_s", s, "cpu_pct", 100.0 * s / wall));
 		if (out != NULL)
@@ -416,7 +419,7 @@ print_report(report *r)
 	}
 	json_object_set_new(j, "tree_size", json_integer((json_int_t)r->tree_after));
 	if (r->have_ledger) {
-		fprintf(out, "  ledger           %.0f B per entry (data.mdb %.1f MiB, %.1f MiB allocated, "
+		fprintf(out, "  ledger           %.0f B per entry (ledger and index %.1f MiB, %.1f MiB allocated, "
 		    "%" PRIu64 " entries)\n", bpe, (double)r->ledger_bytes / 1048576.0,
 		    (double)r->ledger_alloc / 1048576.0, r->tree_after);
 		json_object_set_new(j, "ledger_bytes", json_integer((json_int_t)r->ledger_bytes));

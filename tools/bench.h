@@ -125,7 +125,8 @@ typedef struct run_probe {
 void probe_begin(run_probe *p, long pid, const char *data);
 void probe_end(run_probe *p);
 
-/* Size of DIR/data.mdb (apparent and allocated bytes); -1 if unreadable. */
+/* Size of DIR/data.mdb plus DIR/index/data.mdb (apparent and allocated
+ * bytes); -1 if the ledger is unreadable. */
 int bench_ledger_size(const char *dir, uint64_t *bytes, uint64_t *allocated);
 
 /* Single-core crypto_sign_verify_detached rate over msgs for about `seconds`. */

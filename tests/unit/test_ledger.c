@@ -70,13 +70,15 @@ check_head(const ledger_head *h)
 }
 
 static void
-check_proofs(ledger *l)
+check_proofs_with(ledger *l, int memo)
 {
 	ledger_txn *t;
 	uint8_t proof[EVC_MAX_PROOF][32], root[32], ref[32], oldroot[32];
 	size_t plen;
 
 	REQUIRE(ledger_read_begin(l, &t) == 0);
+	if (memo)
+		ledger_txn_memo(t); /* the same answers, from remembered hashes */
 	uint64_t n = ledger_txn_size(t);
 	for (uint64_t size = 1; size <= n; size += 1 + size / 7) {
 		merkle_root_naive((const uint8_t(*)[32])leaves, size, ref);
@@ -98,6 +100,13 @@ check_proofs(ledger *l)
 	CHECK_EQ(ledger_prove_inclusion(t, n, n, proof, EVC_MAX_PROOF, &plen), EVC_ENOTFOUND);
 	CHECK_EQ(ledger_prove_consistency(t, 1, n + 1, proof, EVC_MAX_PROOF, &plen), EVC_ENOTFOUND);
 	ledger_read_end(t);
+}
+
+static void
+check_proofs(ledger *l)
+{
+	check_proofs_with(l, 0);
+	check_proofs_with(l, 1);
 }
 
 /* Overwrite one value of a named database of a closed ledger. */
@@ -145,6 +154,76 @@ run_verify(const char *dir, char *out, size_t cap)
 	return fx_run(cmd, out, cap);
 }
 
+/*
+ * Every lookup the secondary index serves, on n entries; the same answers
+ * whatever part of the log the index covers (none, some, all).
+ */
+static void
+check_queries(ledger *l, uint64_t n, const char *when)
+{
+	fprintf(stderr, "# queries with %s (index covers %" PRIu64 " of %" PRIu64 ")\n", when,
+	    ledger_indexed(l), n);
+	ledger_txn *t;
+	uint64_t idx[512], next;
+	size_t cnt;
+	REQUIRE(ledger_read_begin(l, &t) == 0);
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_INSPECTION, "INSP-0000", 9, 0, idx, 512, &cnt, &next), 0);
+	CHECK_EQ(cnt, 3);
+	CHECK_EQ(idx[0], 2);
+	CHECK_EQ(idx[1], 3);
+	CHECK_EQ(idx[2], 4);
+	CHECK_EQ(next, 0);
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_COMPANY, FX_USCC, 18, 0, idx, 100, &cnt, &next), 0);
+	CHECK_EQ(cnt, 100);
+	CHECK_EQ(idx[0], 2);
+	CHECK_EQ(next, idx[99] + 1);
+	uint64_t total = cnt;
+	while (next != 0) {
+		CHECK_EQ(ledger_query(t, RECORD_ATTR_COMPANY, FX_USCC, 18, next, idx, 100, &cnt, &next), 0);
+		total += cnt;
+	}
+	CHECK_EQ(total, n - 2);
+	uint8_t k = EVCHAIN__V1__RECORD_KIND__RECORD_KIND_EVIDENCE;
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_KIND, &k, 1, 0, idx, 512, &cnt, &next), 0);
+	CHECK_EQ(cnt, 122);
+	{
+		uint8_t sha[32];
+		hash_sha256("rec-000001", 10, sha);
+		CHECK_EQ(ledger_query(t, RECORD_ATTR_EVIDENCE, sha, 32, 0, idx, 8, &cnt, &next), 0);
+		CHECK_EQ(cnt, 1);
+		CHECK_EQ(idx[0], 3);
+	}
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_CERT, "LC-ZF-0002", 10, 0, idx, 512, &cnt, &next), 0);
+	CHECK_EQ(cnt, 245);
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_NODE, "admin", 5, 0, idx, 8, &cnt, &next), 0);
+	CHECK_EQ(cnt, 1);
+	CHECK_EQ(idx[0], 1);
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_INSPECTION, "NOPE", 4, 0, idx, 8, &cnt, &next), 0);
+	CHECK_EQ(cnt, 0);
+	uint64_t fi;
+	CHECK_EQ(ledger_find_leaf(t, leaves[17], &fi), 0);
+	CHECK_EQ(fi, 17);
+	CHECK_EQ(ledger_find_record(t, "platform-node-1", "rec-000010", &fi), 0);
+	CHECK_EQ(fi, 12);
+	CHECK_EQ(ledger_find_record(t, "platform-node-1", "nope", &fi), EVC_ENOTFOUND);
+	CHECK_EQ(ledger_first_at_time(t, 0, &fi), 0);
+	CHECK_EQ(fi, 0);
+	CHECK_EQ(ledger_first_at_time(t, INT64_MAX, &fi), 0);
+	CHECK_EQ(fi, n);
+	ledger_read_end(t);
+	/* Every leaf, by hash. */
+	REQUIRE(ledger_read_begin(l, &t) == 0);
+	for (uint64_t i = 0; i < n; i += 7) {
+		uint64_t at = UINT64_MAX;
+		CHECK_EQ(ledger_find_leaf(t, leaves[i], &at), 0);
+		CHECK_EQ(at, i);
+	}
+	uint8_t none[32] = { 1 };
+	uint64_t at;
+	CHECK_EQ(ledger_find_leaf(t, none, &at), EVC_ENOTFOUND);
+	ledger_read_end(t);
+}
+
 int
 main(void)
 {
@@ -153,8 +232,11 @@ main(void)
 	ledger_head head;
 	static ledger_item items[600];
 	static fx_signed s[600];
-	ledger_opts o = { .no_sync = 1 };
+	/* Generations of 4 entries: lookups cross many; the indexer runs only
+	 * when the test says (ledger_index_sync). */
+	ledger_opts o = { .no_sync = 1, .index_gen_bits = 2, .index_interval_ms = 3600000 };
 	int64_t t0 = fx_now_ms();
+	ledger_txn *t;
 
 	REQUIRE(sodium_init() >= 0);
 	char *tmp = fx_tmpdir("ledger");
@@ -218,6 +300,12 @@ main(void)
 		check_head(&head);
 		for (size_t i = 0; i < sizes[b]; i++)
 			CHECK_MEM(items[i].leaf, leaves[before + i], 32);
+		if (b == 3) {
+			/* The index covers the log up to here, and no further. */
+			CHECK_EQ(ledger_indexed(l), 0);
+			CHECK_EQ(ledger_index_sync(l), 0);
+			CHECK_EQ(ledger_indexed(l), ledger_size(l));
+		}
 	}
 	uint64_t n = ledger_size(l);
 	CHECK_EQ(n, 2 + 366);
@@ -250,54 +338,13 @@ main(void)
 	n = ledger_size(l);
 	reload_leaves(l);
 
-	/* Queries. */
-	ledger_txn *t;
-	uint64_t idx[512], next;
-	size_t cnt;
+	/* Queries: with the index behind the log, then covering it all. */
+	CHECK(ledger_indexed(l) > 0 && ledger_indexed(l) < n);
+	check_queries(l, n, "the index behind");
+	CHECK_EQ(ledger_index_sync(l), 0);
+	CHECK_EQ(ledger_indexed(l), n);
+	check_queries(l, n, "the index complete");
 	REQUIRE(ledger_read_begin(l, &t) == 0);
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_INSPECTION, "INSP-0000", 9, 0, idx, 512, &cnt, &next), 0);
-	CHECK_EQ(cnt, 3);
-	CHECK_EQ(idx[0], 2);
-	CHECK_EQ(idx[1], 3);
-	CHECK_EQ(idx[2], 4);
-	CHECK_EQ(next, 0);
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_COMPANY, FX_USCC, 18, 0, idx, 100, &cnt, &next), 0);
-	CHECK_EQ(cnt, 100);
-	CHECK_EQ(idx[0], 2);
-	CHECK_EQ(next, idx[99] + 1);
-	uint64_t total = cnt;
-	while (next != 0) {
-		CHECK_EQ(ledger_query(t, RECORD_ATTR_COMPANY, FX_USCC, 18, next, idx, 100, &cnt, &next), 0);
-		total += cnt;
-	}
-	CHECK_EQ(total, n - 2);
-	uint8_t k = EVCHAIN__V1__RECORD_KIND__RECORD_KIND_EVIDENCE;
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_KIND, &k, 1, 0, idx, 512, &cnt, &next), 0);
-	CHECK_EQ(cnt, 122);
-	{
-		uint8_t sha[32];
-		hash_sha256("rec-000001", 10, sha);
-		CHECK_EQ(ledger_query(t, RECORD_ATTR_EVIDENCE, sha, 32, 0, idx, 8, &cnt, &next), 0);
-		CHECK_EQ(cnt, 1);
-		CHECK_EQ(idx[0], 3);
-	}
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_CERT, "LC-ZF-0002", 10, 0, idx, 512, &cnt, &next), 0);
-	CHECK_EQ(cnt, 245);
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_NODE, "admin", 5, 0, idx, 8, &cnt, &next), 0);
-	CHECK_EQ(cnt, 1);
-	CHECK_EQ(idx[0], 1);
-	CHECK_EQ(ledger_query(t, RECORD_ATTR_INSPECTION, "NOPE", 4, 0, idx, 8, &cnt, &next), 0);
-	CHECK_EQ(cnt, 0);
-	uint64_t fi;
-	CHECK_EQ(ledger_find_leaf(t, leaves[17], &fi), 0);
-	CHECK_EQ(fi, 17);
-	CHECK_EQ(ledger_find_record(t, "platform-node-1", "rec-000010", &fi), 0);
-	CHECK_EQ(fi, 12);
-	CHECK_EQ(ledger_find_record(t, "platform-node-1", "nope", &fi), EVC_ENOTFOUND);
-	CHECK_EQ(ledger_first_at_time(t, 0, &fi), 0);
-	CHECK_EQ(fi, 0);
-	CHECK_EQ(ledger_first_at_time(t, INT64_MAX, &fi), 0);
-	CHECK_EQ(fi, n);
 	ledger_read_end(t);
 
 	/* Cosignatures: stored, replaced by name, served with the checkpoint. */
@@ -332,6 +379,43 @@ main(void)
 	l = NULL;
 	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
 	CHECK_EQ(ledger_size(l), n);
+	CHECK_EQ(ledger_indexed(l), n);
+	check_queries(l, n, "the index reopened");
+	ledger_close(l);
+	/* An index that is not this ledger's (its tip is another leaf) is
+	 * dropped and rebuilt; so is a deleted one. */
+	{
+		char ip[700];
+		MDB_env *env;
+		MDB_txn *x;
+		MDB_dbi meta;
+		uint8_t zero[32] = { 0 };
+		snprintf(ip, sizeof(ip), "%s/index", dir);
+		REQUIRE(mdb_env_create(&env) == 0);
+		mdb_env_set_maxdbs(env, 4);
+		REQUIRE(mdb_env_open(env, ip, 0, 0600) == 0);
+		REQUIRE(mdb_txn_begin(env, NULL, 0, &x) == 0);
+		REQUIRE(mdb_dbi_open(x, "meta", 0, &meta) == 0);
+		MDB_val k = { 3, "tip" }, v = { 32, zero };
+		REQUIRE(mdb_put(x, meta, &k, &v, 0) == 0);
+		REQUIRE(mdb_txn_commit(x) == 0);
+		mdb_env_close(env);
+	}
+	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
+	CHECK_EQ(ledger_indexed(l), 0);
+	check_queries(l, n, "a foreign index dropped");
+	CHECK_EQ(ledger_index_sync(l), 0);
+	ledger_close(l);
+	{
+		char cmd[800];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s/index'", dir);
+		REQUIRE(system(cmd) == 0);
+	}
+	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
+	CHECK_EQ(ledger_indexed(l), 0);
+	check_queries(l, n, "the index deleted");
+	CHECK_EQ(ledger_index_sync(l), 0);
+	CHECK_EQ(ledger_indexed(l), n);
 	CHECK_EQ(ledger_latest(l, &h2), 0);
 	CHECK_EQ(h2.size, head.size);
 	CHECK_MEM(h2.root, head.root, 32);
