@@ -27,7 +27,7 @@ _Static_assert(sizeof(size_t) == 8, "LMDB integer keys are size_t: 64-bit only")
 #define DEFAULT_MAP_MAX (1ull << 40)
 #define RID_MAX (EVC_MAX_KEY_NAME + 1 + RECORD_MAX_ID)
 #define ATTR_KEY_MAX 511 /* LMDB's default maximum key size */
-#define GEN_BITS 16           /* default entries per index generation: 65,536 */
+#define GEN_BITS 14           /* default entries per index generation: 16,384 */
 #define INDEX_BATCH 16384     /* entries per index transaction */
 #define INDEX_INTERVAL_MS 1000
 #define XMAP_DEFAULT (64ull << 20)
@@ -1586,8 +1586,17 @@ index_open(ledger *l, const char *dir, char *err, size_t errcap)
 		return EVC_EDB;
 	}
 	MDB_envinfo info;
+	MDB_stat xst;
 	mdb_env_info(l->xenv, &info);
 	l->xmap_size = info.me_mapsize;
+	/* LMDB maps an existing file at no more than its size: leave room for
+	 * the next transactions (a rebuild drops and refills it). */
+	if (!l->read_only && mdb_env_stat(l->xenv, &xst) == 0) {
+		uint64_t used = ((uint64_t)info.me_last_pgno + 1) * xst.ms_psize;
+		uint64_t want = used + (used / 2 > XMAP_DEFAULT ? used / 2 : XMAP_DEFAULT);
+		if (want > l->xmap_size && mdb_env_set_mapsize(l->xenv, want) == 0)
+			l->xmap_size = want;
+	}
 	int dead;
 	mdb_reader_check(l->xenv, &dead);
 
@@ -1620,7 +1629,7 @@ index_open(ledger *l, const char *dir, char *err, size_t errcap)
 		ok = 0;
 	if (indexed > l->size)
 		ok = 0;
-	else if (indexed > 0) {
+	else if (ok && indexed > 0) {
 		uint8_t leaf[32];
 		MDB_txn *txn;
 		ok = 0;
@@ -1654,7 +1663,8 @@ index_open(ledger *l, const char *dir, char *err, size_t errcap)
 	l->indexed = indexed;
 	return 0;
 dbfail:
-	seterr(err, errcap, "the index in %s: %s", path, mdb_strerror(rc));
+	seterr(err, errcap, "the index in %s: %s (it is derived from the ledger: remove that directory "
+	    "and start again to rebuild it)", path, mdb_strerror(rc));
 	if (x != NULL)
 		mdb_txn_abort(x);
 	if (l->xenv != NULL)

@@ -266,16 +266,24 @@ machine_json(const report *r, FILE *out)
 	double busy = (double)(p->sys_busy1 - p->sys_busy0) / hz;
 	double total = (double)(p->sys_total1 - p->sys_total0) / hz;
 	double server = p->have_cpu ? (double)(p->cpu1.total - p->cpu0.total) / hz : 0;
-	double other = busy - server - p->client_cpu_s;
+	double irq = (double)(p->sys_irq1 - p->sys_irq0) / hz;
+	double steal = (double)(p->sys_steal1 - p->sys_steal0) / hz;
+	/* Interrupts and softirqs serve the run's own disk and loopback
+	 * traffic; other processes and steal are someone else's. */
+	double other = busy - server - p->client_cpu_s - irq - steal;
 	if (other < 0)
 		other = 0;
+	int disturbed = (other + steal) / wall > 0.15;
 	if (out != NULL)
-		fprintf(out, "  machine          %.0f%% busy during the run; all else used %.2f s "
-		    "(%.0f%% of one core)%s\n                   largest: %s\n", 100.0 * busy / total, other,
-		    100.0 * other / wall, other / wall > 0.15 ? " -- DISTURBED: figures may be low" : "",
-		    p->others[0] ? p->others : "-");
-	return json_pack("{s:f, s:f, s:f, s:s}", "busy_pct", 100.0 * busy / total, "other_cpu_s", other,
-	    "other_cpu_pct", 100.0 * other / wall, "other_largest", p->others);
+		fprintf(out, "  machine          %.0f%% busy during the run; interrupts and softirqs %.0f%% "
+		    "of one core; other processes %.2f s (%.0f%%), steal %.2f s (%.0f%%)%s\n"
+		    "                   largest: %s\n", 100.0 * busy / total, 100.0 * irq / wall, other,
+		    100.0 * other / wall, steal, 100.0 * steal / wall,
+		    disturbed ? " -- DISTURBED: figures may be low" : "", p->others[0] ? p->others : "-");
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:s, s:b}", "busy_pct", 100.0 * busy / total,
+	    "irq_cpu_pct", 100.0 * irq / wall, "steal_cpu_pct", 100.0 * steal / wall,
+	    "other_cpu_s", other, "other_cpu_pct", 100.0 * other / wall, "other_largest", p->others,
+	    "disturbed", disturbed);
 }
 
 static json_t *

@@ -113,6 +113,7 @@ typedef struct run_probe {
 	double client_cpu_s;         /* user + system of evchain-bench during the run */
 	double client_cpu0;
 	uint64_t sys_busy0, sys_busy1, sys_total0, sys_total1; /* /proc/stat ticks, all cores */
+	uint64_t sys_irq0, sys_irq1, sys_steal0, sys_steal1;   /* of them: irq + softirq, steal */
 	int64_t wbytes0, wbytes1;    /* the server's wchar (/proc/PID/io), -1 unknown */
 	struct proc_snap *snap0;     /* every process's CPU at the start */
 	char others[256];            /* the largest other consumers during the run */

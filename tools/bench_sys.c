@@ -371,13 +371,15 @@ self_cpu_s(void)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Busy and total ticks of the whole machine (first line of /proc/stat). */
+/* Busy and total ticks of the whole machine (first line of /proc/stat), and
+ * of them: interrupts and softirqs (the run's own disk and loopback network
+ * among them) and steal (the hypervisor ran someone else). */
 static void
-sys_ticks(uint64_t *busy, uint64_t *total)
+sys_ticks(uint64_t *busy, uint64_t *total, uint64_t *irq, uint64_t *steal)
 {
 	unsigned long long v[8] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
-	*busy = *total = 0;
+	*busy = *total = *irq = *steal = 0;
 	if (f == NULL)
 		return;
 	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
@@ -385,6 +387,8 @@ sys_ticks(uint64_t *busy, uint64_t *total)
 		for (int i = 0; i < 8; i++)
 			*total += v[i];
 		*busy = *total - v[3] - v[4]; /* not idle, not iowait */
+		*irq = v[5] + v[6];
+		*steal = v[7];
 	}
 	fclose(f);
 }
@@ -512,7 +516,7 @@ probe_begin(run_probe *p, long pid, const char *data)
 	rss_start(&p->rss, pid);
 	p->have_cpu = pid > 0 && bench_proc_cpu(pid, &p->cpu0) == 0;
 	p->client_cpu0 = self_cpu_s();
-	sys_ticks(&p->sys_busy0, &p->sys_total0);
+	sys_ticks(&p->sys_busy0, &p->sys_total0, &p->sys_irq0, &p->sys_steal0);
 	p->wbytes0 = pid > 0 ? io_write_bytes(pid) : -1;
 	p->t0 = bench_mono_ns();
 }
@@ -522,7 +526,7 @@ probe_end(run_probe *p)
 {
 	p->t1 = bench_mono_ns();
 	p->client_cpu_s = self_cpu_s() - p->client_cpu0;
-	sys_ticks(&p->sys_busy1, &p->sys_total1);
+	sys_ticks(&p->sys_busy1, &p->sys_total1, &p->sys_irq1, &p->sys_steal1);
 	p->wbytes1 = p->pid > 0 ? io_write_bytes(p->pid) : -1;
 	p->dev1 = dev_sectors_written(p->blockdev);
 	proc_snap *s1 = snap_all();

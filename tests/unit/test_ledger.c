@@ -416,6 +416,21 @@ main(void)
 	check_queries(l, n, "the index deleted");
 	CHECK_EQ(ledger_index_sync(l), 0);
 	CHECK_EQ(ledger_indexed(l), n);
+	/* An index of another layout (generation size) is rebuilt too. */
+	ledger_close(l);
+	{
+		ledger_opts o3 = o;
+		o3.index_gen_bits = 3;
+		REQUIRE(ledger_open(dir, &o3, &l, err, sizeof(err)) == 0);
+		CHECK_EQ(ledger_indexed(l), 0);
+		CHECK_EQ(ledger_index_sync(l), 0);
+		check_queries(l, n, "generations of 8 entries");
+		ledger_close(l);
+	}
+	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
+	CHECK_EQ(ledger_indexed(l), 0);
+	CHECK_EQ(ledger_index_sync(l), 0);
+	CHECK_EQ(ledger_indexed(l), n);
 	CHECK_EQ(ledger_latest(l, &h2), 0);
 	CHECK_EQ(h2.size, head.size);
 	CHECK_MEM(h2.root, head.root, 32);
