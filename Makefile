@@ -42,7 +42,7 @@ TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(BIN)/tests/%)
 
 .PHONY: all test unit asan ubsan fuzz fuzz-build fuzz-long analyze clean deps demo \
-        crash-test tamper-test wire-test campaigns
+        crash-test tamper-test wire-test campaigns bench
 .SECONDARY:
 
 all: $(PROGS) $(TESTS)
@@ -147,6 +147,11 @@ tamper-test: all
 wire-test: all
 	@WIRE_TINY=1000000 BIN=$(BIN) scripts/run-tests.sh $(BIN)/tests/test_wire
 campaigns: crash-test tamper-test wire-test fuzz-long
+
+# The README's benchmark table: each evchain-bench mode BENCH_RUNS times, medians.
+BENCH_RUNS ?= 5
+bench: all
+	@BIN=$(BIN) scripts/bench.sh $(BENCH_RUNS)
 
 # Static analysis: clang's analyzer over every source; any report fails.
 analyze: $(PROTO_H)
