@@ -54,6 +54,7 @@ struct ledger {
 	MDB_dbi xleaves, xattrs, xmeta;
 	uint64_t xmap_size;
 	uint64_t indexed;            /* entries the index covers (atomic) */
+	uint64_t index_errors;       /* failed index runs (atomic) */
 	unsigned interval_ms;
 	unsigned gen_bits;
 	pthread_mutex_t xrun;        /* one index run at a time */
@@ -837,18 +838,20 @@ fail:
 	return ret;
 }
 
+/* Double the map of env (the ledger's or the index's), up to map_max, while
+ * no snapshot is open. */
 static int
-grow_map(ledger *l)
+grow_env(ledger *l, MDB_env *env, uint64_t *size)
 {
-	if (l->map_size >= l->map_max)
+	if (*size >= l->map_max)
 		return EVC_EFULL;
-	uint64_t ns = l->map_size * 2 > l->map_max ? l->map_max : l->map_size * 2;
+	uint64_t ns = *size * 2 > l->map_max ? l->map_max : *size * 2;
 	pthread_rwlock_wrlock(&l->resize);
-	int rc = mdb_env_set_mapsize(l->env, ns);
+	int rc = mdb_env_set_mapsize(env, ns);
 	pthread_rwlock_unlock(&l->resize);
 	if (rc != 0)
 		return EVC_EDB;
-	l->map_size = ns;
+	*size = ns;
 	return 0;
 }
 
@@ -870,7 +873,7 @@ ledger_append(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key,
 		pthread_rwlock_unlock(&l->resize);
 		if (mrc != MDB_MAP_FULL)
 			break;
-		if ((ret = grow_map(l)) != 0)
+		if ((ret = grow_env(l, l->env, &l->map_size)) != 0)
 			break;
 	}
 	pthread_mutex_unlock(&l->wlock);
@@ -938,7 +941,7 @@ ledger_add_cosignature(ledger *l, uint64_t size, const char *name, const char *l
 				mdb_txn_abort(txn);
 		}
 		pthread_rwlock_unlock(&l->resize);
-		if (rc == MDB_MAP_FULL && grow_map(l) == 0)
+		if (rc == MDB_MAP_FULL && grow_env(l, l->env, &l->map_size) == 0)
 			continue;
 		break;
 	}
@@ -1338,7 +1341,7 @@ xrun_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
 {
 	xrun *r = vctx;
 	uint8_t k[ATTR_KEY_MAX];
-	size_t kl = attr_xkey(k, attr, r->gen, val, len);
+	size_t kl = attr_xkey(k, (int)attr, r->gen, val, len);
 
 	if (r->rc == 0 && kl != 0)
 		r->rc = xrun_add(r, 1, k, kl, r->idx);
@@ -1472,21 +1475,6 @@ out:
 	return ret;
 }
 
-static int
-grow_xmap(ledger *l)
-{
-	if (l->xmap_size >= l->map_max)
-		return EVC_EFULL;
-	uint64_t ns = l->xmap_size * 2 > l->map_max ? l->map_max : l->xmap_size * 2;
-	pthread_rwlock_wrlock(&l->resize);
-	int rc = mdb_env_set_mapsize(l->xenv, ns);
-	pthread_rwlock_unlock(&l->resize);
-	if (rc != 0)
-		return EVC_EDB;
-	l->xmap_size = ns;
-	return 0;
-}
-
 /* Index everything committed, INDEX_BATCH entries per transaction. */
 static int
 index_pending(ledger *l, int *stop)
@@ -1506,7 +1494,7 @@ index_pending(ledger *l, int *stop)
 		ret = index_once(l, &r, from, n, &mrc);
 		pthread_rwlock_unlock(&l->resize);
 		if (mrc == MDB_MAP_FULL) {
-			if ((ret = grow_xmap(l)) != 0)
+			if ((ret = grow_env(l, l->xenv, &l->xmap_size)) != 0)
 				break;
 			continue;
 		}
@@ -1539,9 +1527,11 @@ indexer_main(void *arg)
 		if (l->xstop)
 			break;
 		pthread_mutex_unlock(&l->xmu);
-		/* An error (disk full, map at map_max) is retried next period;
-		 * meanwhile readers scan what the index does not cover. */
-		(void)index_pending(l, &l->xstop);
+		/* An error (disk full, map at map_max) is counted and retried
+		 * next period; meanwhile readers scan what the index does not
+		 * cover. */
+		if (index_pending(l, &l->xstop) != 0)
+			__atomic_add_fetch(&l->index_errors, 1, __ATOMIC_RELAXED);
 		pthread_mutex_lock(&l->xmu);
 	}
 	pthread_mutex_unlock(&l->xmu);
@@ -1709,6 +1699,12 @@ uint64_t
 ledger_indexed(const ledger *l)
 {
 	return __atomic_load_n(&l->indexed, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+ledger_index_errors(const ledger *l)
+{
+	return __atomic_load_n(&l->index_errors, __ATOMIC_RELAXED);
 }
 
 int

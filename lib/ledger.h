@@ -100,6 +100,9 @@ int ledger_latest(ledger *l, ledger_head *head);
 /* Entries covered by the secondary index (<= ledger_size). */
 uint64_t ledger_indexed(const ledger *l);
 
+/* Index runs of the indexer thread that failed (each is retried). */
+uint64_t ledger_index_errors(const ledger *l);
+
 /* Index every committed entry now, in the calling thread (tests, tools).
  * Returns 0 or an EVC_E* code (EVC_EPERM for a read-only ledger). */
 int ledger_index_sync(ledger *l);

@@ -269,6 +269,9 @@ exposition(sbuf *b)
 	family(b, "evchain_index_entries", "gauge",
 	    "Entries the secondary index covers (queries and leaf lookups scan the rest).");
 	sb_printf(b, "evchain_index_entries %" PRIu64 "\n", ledger_indexed(s->ledger));
+	family(b, "evchain_index_errors_total", "counter",
+	    "Index runs that failed (disk full, map at map_max); each is retried.");
+	sb_printf(b, "evchain_index_errors_total %" PRIu64 "\n", ledger_index_errors(s->ledger));
 	family(b, "evchain_entries_appended_total", "counter", "Entries appended since start.");
 	sb_printf(b, "evchain_entries_appended_total %" PRIu64 "\n",
 	    (uint64_t)atomic_load_explicit(&s->stats.entries_appended, RLX));

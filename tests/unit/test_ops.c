@@ -515,7 +515,7 @@ static double
 await_val(int port, const char *name, const char *labels, double want)
 {
 	double v = NAN;
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 250; i++) {
 		expo e;
 		get_expo(port, &e);
 		for (size_t k = 0; k < e.n; k++)
@@ -629,6 +629,10 @@ t_metrics(void)
 
 	/* Entries: admin at start, the node key, five scan-ins. */
 	CHECK_EQ(MV(&e, "evchain_entries", ""), 7);
+	CHECK(MV(&e, "evchain_index_entries", "") <= 7);
+	CHECK_EQ(MV(&e, "evchain_index_errors_total", ""), 0);
+	/* The indexer catches up within about a second (index_interval_ms). */
+	CHECK_EQ(await_val(mport, "evchain_index_entries", "", 7), 7);
 	CHECK_EQ(MV(&e, "evchain_checkpoint_size", ""), 7);
 	CHECK_EQ(MV(&e, "evchain_entries_appended_total", ""), 6);
 	CHECK_EQ(MV(&e, "evchain_commit_records_sum", ""), 6);
