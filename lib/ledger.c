@@ -667,9 +667,13 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 	struct hash_reader_ctx hc;
 	uint8_t stored[MERKLE_MAX_HEIGHT + 1][32];
 	char *signed_note = NULL;
-	size_t signed_len = 0;
+	size_t signed_len = 0, eoff = 0;
 
 	*mdb_rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		items[i].entry = NULL;
+		items[i].entry_len = 0;
+	}
 	memcpy(prev, l->last_leaf, 32);
 	if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0) {
 		*mdb_rc = rc;
@@ -735,17 +739,23 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 			it->result = EVC_ETOOLARGE;
 			continue;
 		}
-		if ((ret = ensure_ebuf(l, elen)) != 0)
+		/* The batch's entries stay in ebuf, one after another, for the
+		 * caller's receipts (items[].entry). */
+		if ((ret = ensure_ebuf(l, eoff + elen)) != 0)
 			goto fail;
-		evchain__v1__entry__pack(&e, l->ebuf);
+		uint8_t *eb = l->ebuf + eoff;
+		evchain__v1__entry__pack(&e, eb);
+		it->entry_off = eoff;
+		it->entry_len = elen;
+		eoff += elen;
 
 		size_t key = size;
-		MDB_val ek = u64val(&key), ev = { elen, l->ebuf };
+		MDB_val ek = u64val(&key), ev = { elen, eb };
 		if ((rc = mdb_put(txn, l->entries, &ek, &ev, MDB_APPEND)) != 0)
 			goto dbfail;
 
 		uint8_t leaf[32];
-		merkle_leaf_hash(l->ebuf, elen, leaf);
+		merkle_leaf_hash(eb, elen, leaf);
 		uint64_t sidx = merkle_stored_index(0, size);
 		unsigned ns = merkle_stream_push(&st, leaf, stored);
 		for (unsigned j = 0; j < ns; j++) {
@@ -810,6 +820,11 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 		txn = NULL;
 		goto dbfail;
 	}
+
+	/* Committed: the entries' bytes for the receipts. */
+	for (size_t i = 0; i < n; i++)
+		if (items[i].result == LEDGER_APPENDED)
+			items[i].entry = l->ebuf + items[i].entry_off;
 
 	/* Committed: publish the writer state. */
 	if (l->origin[0] == '\0')
@@ -1287,9 +1302,11 @@ entry_record(pb_arena *a, const uint8_t *e, size_t el)
 	size_t rl;
 
 	pb_arena_reset(a);
-	if (pb_field_bytes(e, el, 5, &rb, &rl) != 0)
+	if (pb_field_bytes(e, el, 5, &rb, &rl) != 0 || rl > EVC_MAX_RECORD)
 		return NULL;
-	return record_decode(a, rb, rl);
+	/* Validated when it was appended: no second UTF-8 pass, only the
+	 * fields (an index over a damaged entry is at worst incomplete). */
+	return (const Record *)pb_unpack(a, &evchain__v1__record__descriptor, rb, rl);
 }
 
 /* One index key of a run: bytes at buf[off..off+len), for entry idx. */

@@ -128,6 +128,9 @@ typedef struct ledger_item {
 	uint64_t index;
 	int64_t log_time_ms;
 	uint8_t leaf[32];
+	const uint8_t *entry;   /* LEDGER_APPENDED: the entry bytes, valid until the
+	                         * next ledger_append; NULL otherwise */
+	size_t entry_len, entry_off;
 } ledger_item;
 
 /*

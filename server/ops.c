@@ -1047,7 +1047,9 @@ commit_group(srv *s, wslot *slots, size_t n, ledger_item *items, ledger_head *he
 		const uint8_t *e;
 		size_t el;
 		if (trc != 0 || fill_proof(j, t, it->index, head->size, &r->inclusion_proof,
-		    &r->n_inclusion_proof) != 0 || ledger_entry(t, it->index, &e, &el) != 0 ||
+		    &r->n_inclusion_proof) != 0 ||
+		    (it->entry != NULL ? (e = it->entry, el = it->entry_len, 0) :
+		    ledger_entry(t, it->index, &e, &el)) != 0 ||
 		    copy_bytes(j, &r->entry, e, el) != 0 || copy_bytes(j, &r->leaf_hash, it->leaf, 32) != 0 ||
 		    copy_bytes(j, &r->checkpoint, head->note, head->note_len) != 0) {
 			r->status = mkstatus(j, CODE(INTERNAL), (uint32_t)k,

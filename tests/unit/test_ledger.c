@@ -300,6 +300,17 @@ main(void)
 		check_head(&head);
 		for (size_t i = 0; i < sizes[b]; i++)
 			CHECK_MEM(items[i].leaf, leaves[before + i], 32);
+		/* The entry bytes handed back for receipts are the logged ones. */
+		REQUIRE(ledger_read_begin(l, &t) == 0);
+		for (size_t i = 0; i < sizes[b]; i++) {
+			const uint8_t *eb;
+			size_t el;
+			REQUIRE(ledger_entry(t, before + i, &eb, &el) == 0);
+			REQUIRE(items[i].entry != NULL);
+			CHECK_EQ(items[i].entry_len, el);
+			CHECK_MEM(items[i].entry, eb, el);
+		}
+		ledger_read_end(t);
 		if (b == 3) {
 			/* The index covers the log up to here, and no further. */
 			CHECK_EQ(ledger_indexed(l), 0);
