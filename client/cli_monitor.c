@@ -231,32 +231,6 @@ mstate_add_key(mstate *s, uint64_t index, const uint8_t *entry, size_t len, cons
 	return 0;
 }
 
-static int
-parse_u64s(const char *s, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-static int
-field(const char *line, size_t len, const char *key, const char **val, size_t *vlen)
-{
-	size_t kl = strlen(key);
-	if (len <= kl || strncmp(line, key, kl) != 0 || line[kl] != ' ')
-		return 0;
-	*val = line + kl + 1;
-	*vlen = len - kl - 1;
-	return 1;
-}
-
 /* Re-apply a saved key entry. */
 static int
 replay_key(mstate *s, uint64_t index, const char *b64, size_t n, char *err, size_t errcap)
@@ -311,32 +285,32 @@ mstate_parse(const monitor *m, const char *buf, size_t len, mstate *s, char *err
 	}
 	while (note_len == UINT64_MAX && durable_line(buf, len, &pos, &line, &ll) == 0) {
 		uint64_t x;
-		if (field(line, ll, "origin", &v, &vl)) {
+		if (durable_field(line, ll, "origin", &v, &vl)) {
 			if (vl != strlen(m->p->log_key.name) || memcmp(v, m->p->log_key.name, vl) != 0) {
 				seterr(err, errcap, "it is about log \"%.*s\", the profile's is \"%s\"",
 				    (int)(vl > 200 ? 200 : vl), v, m->p->log_key.name);
 				return -1;
 			}
 			have |= F_ORIGIN;
-		} else if (field(line, ll, "size", &v, &vl) && parse_u64s(v, vl, &s->size) == 0 &&
+		} else if (durable_field(line, ll, "size", &v, &vl) && durable_u64(v, vl, &s->size) == 0 &&
 		    !(have & F_SIZE)) {
 			have |= F_SIZE;
-		} else if (field(line, ll, "root", &v, &vl) && b64_decode(v, vl, s->root, 32) == 32) {
+		} else if (durable_field(line, ll, "root", &v, &vl) && b64_decode(v, vl, s->root, 32) == 32) {
 			have |= F_ROOT;
-		} else if (field(line, ll, "prev-leaf", &v, &vl) &&
+		} else if (durable_field(line, ll, "prev-leaf", &v, &vl) &&
 		    b64_decode(v, vl, s->prev_leaf, 32) == 32) {
 			have |= F_PREV;
-		} else if (field(line, ll, "prev-time-ms", &v, &vl) && parse_u64s(v, vl, &x) == 0 &&
+		} else if (durable_field(line, ll, "prev-time-ms", &v, &vl) && durable_u64(v, vl, &x) == 0 &&
 		    x <= INT64_MAX) {
 			s->prev_time = (int64_t)x;
 			have |= F_TIME;
-		} else if (field(line, ll, "range", &v, &vl) && (have & F_SIZE) &&
+		} else if (durable_field(line, ll, "range", &v, &vl) && (have & F_SIZE) &&
 		    nrange < popcount64(s->size) && b64_decode(v, vl, s->range.stack[nrange], 32) == 32) {
 			nrange++;
-		} else if (field(line, ll, "key-entry", &v, &vl) && (have & F_SIZE) &&
+		} else if (durable_field(line, ll, "key-entry", &v, &vl) && (have & F_SIZE) &&
 		    nrange == popcount64(s->size)) {
 			const char *sp = memchr(v, ' ', vl);
-			if (sp == NULL || parse_u64s(v, (size_t)(sp - v), &x) != 0 ||
+			if (sp == NULL || durable_u64(v, (size_t)(sp - v), &x) != 0 ||
 			    (s->nkeys > 0 && x <= last_key)) {
 				seterr(err, errcap, "a key entry line is malformed or out of order");
 				return -1;
@@ -344,7 +318,7 @@ mstate_parse(const monitor *m, const char *buf, size_t len, mstate *s, char *err
 			if (replay_key(s, x, sp + 1, vl - (size_t)(sp - v) - 1, err, errcap) != 0)
 				return -1;
 			last_key = x;
-		} else if (field(line, ll, "checkpoint", &v, &vl) && parse_u64s(v, vl, &x) == 0) {
+		} else if (durable_field(line, ll, "checkpoint", &v, &vl) && durable_u64(v, vl, &x) == 0) {
 			note_len = x;
 		} else {
 			seterr(err, errcap, "unexpected line \"%.*s\"", (int)(ll > 60 ? 60 : ll), line);

@@ -397,3 +397,29 @@ durable_alarm_list(const char *state_path, int (*fn)(void *ctx, const char *path
 		return -1;
 	return durable_list(stem, fn, ctx);
 }
+
+int
+durable_field(const char *line, size_t len, const char *key, const char **val, size_t *vlen)
+{
+	size_t kl = strlen(key);
+	if (len <= kl || strncmp(line, key, kl) != 0 || line[kl] != ' ')
+		return 0;
+	*val = line + kl + 1;
+	*vlen = len - kl - 1;
+	return 1;
+}
+
+int
+durable_u64(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}

@@ -88,4 +88,11 @@ void durable_utc(int64_t t, char *buf, size_t cap);
  * past the newline. 0, or -1 at the end (or when no newline ends it). */
 int durable_line(const char *buf, size_t n, size_t *pos, const char **line, size_t *len);
 
+/* A state-file line "key value": 1 with *val, *vlen the value, else 0. */
+int durable_field(const char *line, size_t len, const char *key, const char **val, size_t *vlen);
+
+/* A decimal u64 of exactly n characters, no sign, no leading zero, no
+ * overflow: 0, or -1. */
+int durable_u64(const char *s, size_t n, uint64_t *v);
+
 #endif

@@ -196,33 +196,6 @@ state_format(const witness *w, const wstate *s, char **out, size_t *len)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static int
-parse_u64(const char *s, size_t n, uint64_t *v)
-{
-	uint64_t x = 0;
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-/* Does line (len) start with "key "? Then *val is the rest. */
-static int
-field(const char *line, size_t len, const char *key, const char **val, size_t *vlen)
-{
-	size_t kl = strlen(key);
-	if (len <= kl || strncmp(line, key, kl) != 0 || line[kl] != ' ')
-		return 0;
-	*val = line + kl + 1;
-	*vlen = len - kl - 1;
-	return 1;
-}
-
 /* Parse and check a state file: every field present, the checkpoint signed
  * by the log key and cosigned by this witness's key with the recorded
  * cosignature, size and root as recorded. 0 or -1 with err. */
@@ -242,38 +215,38 @@ state_parse(const witness *w, const char *buf, size_t len, wstate *s, char *err,
 		return -1;
 	}
 	while (note_len == UINT64_MAX && durable_line(buf, len, &pos, &line, &ll) == 0) {
-		if (field(line, ll, "witness", &v, &vl)) {
+		if (durable_field(line, ll, "witness", &v, &vl)) {
 			if (vl != strlen(w->vk.name) || memcmp(v, w->vk.name, vl) != 0) {
 				seterr(err, errcap, "it belongs to witness \"%.*s\", not \"%s\"", (int)vl, v,
 				    w->vk.name);
 				return -1;
 			}
 			have |= F_WIT;
-		} else if (field(line, ll, "origin", &v, &vl)) {
+		} else if (durable_field(line, ll, "origin", &v, &vl)) {
 			if (vl > CHECKPOINT_MAX_ORIGIN)
 				break;
 			memcpy(s->origin, v, vl);
 			s->origin[vl] = '\0';
 			have |= F_ORIGIN;
-		} else if (field(line, ll, "size", &v, &vl)) {
-			if (parse_u64(v, vl, &s->size) != 0)
+		} else if (durable_field(line, ll, "size", &v, &vl)) {
+			if (durable_u64(v, vl, &s->size) != 0)
 				break;
 			have |= F_SIZE;
-		} else if (field(line, ll, "root", &v, &vl)) {
+		} else if (durable_field(line, ll, "root", &v, &vl)) {
 			if (b64_decode(v, vl, s->root, 32) != 32)
 				break;
 			have |= F_ROOT;
-		} else if (field(line, ll, "cosigned", &v, &vl)) {
+		} else if (durable_field(line, ll, "cosigned", &v, &vl)) {
 			const char *sp = memchr(v, ' ', vl);
-			if (parse_u64(v, sp ? (size_t)(sp - v) : vl, &s->cosig_time) != 0)
+			if (durable_u64(v, sp ? (size_t)(sp - v) : vl, &s->cosig_time) != 0)
 				break;
 			have |= F_TIME;
-		} else if (field(line, ll, "cosignature", &v, &vl)) {
+		} else if (durable_field(line, ll, "cosignature", &v, &vl)) {
 			if (b64_decode(v, vl, s->cosig, NOTE_COSIG_LEN) != NOTE_COSIG_LEN)
 				break;
 			have |= F_COSIG;
-		} else if (field(line, ll, "checkpoint", &v, &vl)) {
-			if (parse_u64(v, vl, &x) != 0)
+		} else if (durable_field(line, ll, "checkpoint", &v, &vl)) {
+			if (durable_u64(v, vl, &x) != 0)
 				break;
 			note_len = x;
 		} else {
