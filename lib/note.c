@@ -23,6 +23,9 @@
 #define ED25519_SIG 64
 #define COSIG_SIG 72               /* timestamp (8) || Ed25519 (64) */
 #define SIG_RAW_MAX (4 + NOTE_COSIG_LEN)
+/* Parsing: signatures of other algorithms may be long (ML-DSA-87: 4,627
+ * bytes); as Go, the note still parses and they count as unverified. */
+#define SIG_PARSE_MAX (4 + 8192)
 #define HASH_B64_LEN 44            /* base64 of 32 bytes */
 #define TLOG_PROOF_HEADER "c2sp.org/tlog-proof@v1"
 
@@ -345,7 +348,7 @@ parse_note(const char *msg, size_t len, note *out, size_t *text_len)
 	while (p < len) {
 		const char *line, *name, *b64, *sp;
 		size_t linelen, namelen, b64len;
-		uint8_t raw[SIG_RAW_MAX];
+		uint8_t raw[SIG_PARSE_MAX];
 		int n;
 
 		if (next_line(msg, len, &p, &line, &linelen) < 0)
@@ -362,7 +365,7 @@ parse_note(const char *msg, size_t len, note *out, size_t *text_len)
 		if (!name_ok(name, namelen, EVC_MAX_KEY_NAME) || b64len == 0)
 			return EVC_EINVAL;
 		n = b64_decode(b64, b64len, raw, sizeof raw);
-		if (n < 5) /* bad base64, longer than allowed, or no signature */
+		if (n < 5) /* bad base64, or no signature */
 			return EVC_EINVAL;
 		if (nsigs == EVC_MAX_NOTE_SIGS)
 			return EVC_ETOOLARGE;
@@ -371,8 +374,10 @@ parse_note(const char *msg, size_t len, note *out, size_t *text_len)
 			memcpy(sg->name, name, namelen);
 			sg->name[namelen] = '\0';
 			sg->id = get_be32(raw);
+			/* A longer signature (another algorithm, e.g. ML-DSA) is
+			 * kept by its length only: no key here can verify it. */
 			sg->sig_len = (size_t)n - 4;
-			memcpy(sg->sig, raw + 4, sg->sig_len);
+			memcpy(sg->sig, raw + 4, sg->sig_len < NOTE_COSIG_LEN ? sg->sig_len : NOTE_COSIG_LEN);
 			sg->key = NULL;
 			sg->timestamp = 0;
 		}

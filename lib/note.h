@@ -27,8 +27,9 @@
 typedef struct note_sig {
 	char name[EVC_MAX_KEY_NAME + 1];
 	uint32_t id;
-	uint8_t sig[NOTE_COSIG_LEN]; /* signature bytes after the key id */
-	size_t sig_len;
+	uint8_t sig[NOTE_COSIG_LEN]; /* signature bytes after the key id (the first
+	                              * NOTE_COSIG_LEN when sig_len is larger) */
+	size_t sig_len;              /* up to 8192: no key here verifies one over 76 */
 	const evc_vkey *key;   /* the caller's key that verified it, else NULL */
 	uint64_t timestamp;    /* cosignature/v1 time, when key->type == 0x04 */
 } note_sig;
@@ -43,7 +44,8 @@ typedef struct note {
 /*
  * Parse msg[0..len) syntactically: text rules, the empty line, each signature
  * line (name valid, base64 valid, more than 4 bytes as Go requires, at most
- * 4+76). Signature lines with a too-long signature are refused. More than EVC_MAX_NOTE_SIGS
+ * 4+8192: a signature of another algorithm parses and stays unverified, as in
+ * Go). More than EVC_MAX_NOTE_SIGS
  * signatures: EVC_ETOOLARGE. Message over EVC_MAX_NOTE: EVC_ETOOLARGE.
  * 0 or EVC_EINVAL. `out` borrows msg: valid while msg is.
  */

@@ -380,7 +380,7 @@ test_note_syntax(void)
 			CHECK_EQ(note_parse(s, sl, &nt), EVC_EINVAL);
 			free(s);
 		}
-		/* 5 bytes is the minimum, 4 + 76 the maximum. */
+		/* 5 bytes is the minimum. */
 		s = cat(&sl, go_text, "\n", EM " PeterNeumann AAAAAAA=\n", NULL);
 		CHECK_EQ(note_parse(s, sl, &nt), 0);
 		CHECK_EQ(nt.sigs[0].sig_len, 1);
@@ -399,6 +399,33 @@ test_note_syntax(void)
 			REQUIRE(b64_encode(raw, 81, b64, sizeof b64) > 0);
 			snprintf(line, sizeof line, EM " PeterNeumann %s\n", b64);
 			s = cat(&sl, go_text, "\n", line, NULL);
+			CHECK_EQ(note_parse(s, sl, &nt), 0);
+			CHECK_EQ(nt.sigs[0].sig_len, 77);
+			CHECK_EQ(note_open(s, sl, &peter, 1, &nt), EVC_EBADSIG); /* known key, too long */
+			free(s);
+		}
+		/* A post-quantum witness's signature (ML-DSA-87, 4,627 bytes) next
+		 * to the log's: the note parses and opens with the log's key; one
+		 * over 4 + 8192 bytes is refused. */
+		{
+			static uint8_t raw[4 + 8193];
+			static char b64[11000], line[11100];
+			raw[0] = 0x12;
+			REQUIRE(b64_encode(raw, 4 + 4627, b64, sizeof b64) > 0);
+			snprintf(line, sizeof line, EM " pq-witness.example %s\n", b64);
+			static char both[11400];
+			snprintf(both, sizeof both, "%s%s", peter_sig, line);
+			s = cat(&sl, go_text, "\n", both, NULL);
+			CHECK_EQ(note_parse(s, sl, &nt), 0);
+			CHECK_EQ(nt.nsigs, 2);
+			CHECK_EQ(nt.sigs[1].sig_len, 4627);
+			CHECK_EQ(note_open(s, sl, &peter, 1, &nt), 1);
+			CHECK(nt.sigs[0].key != NULL && nt.sigs[1].key == NULL);
+			free(s);
+			REQUIRE(b64_encode(raw, 4 + 8193, b64, sizeof b64) > 0);
+			snprintf(line, sizeof line, EM " pq-witness.example %s\n", b64);
+			snprintf(both, sizeof both, "%s%s", peter_sig, line);
+			s = cat(&sl, go_text, "\n", both, NULL);
 			CHECK_EQ(note_parse(s, sl, &nt), EVC_EINVAL);
 			free(s);
 		}
