@@ -1240,6 +1240,36 @@ t_cosign(void)
 	CHECK(sf_code(r) == 0 && client_verify_checkpoint(&p_sup, r->checkpoint->checkpoint.data,
 	    r->checkpoint->checkpoint.len, &cp2, &cos, err, sizeof err) == 0 && cos == 1 &&
 	    cp2.size == cp.size);
+	/* The client remembers the last checkpoint it verified: the same bytes
+	 * again answer the same; any other byte is verified afresh. */
+	if (sf_code(r) == 0) {
+		size_t nl = r->checkpoint->checkpoint.len;
+		uint8_t *copy = malloc(nl);
+		REQUIRE(copy != NULL);
+		memcpy(copy, r->checkpoint->checkpoint.data, nl);
+		checkpoint cp3;
+		size_t cos3 = 0;
+		CHECK(client_verify_checkpoint(&p_sup, copy, nl, &cp3, &cos3, err, sizeof err) == 0);
+		CHECK(cos3 == 1 && cp3.size == cp2.size && memcmp(cp3.root, cp2.root, 32) == 0);
+		for (size_t at = 0; at < nl; at += nl / 7 + 1) {
+			copy[at] ^= 0x01;
+			/* Refused, or (a witness's name changed) its cosignature
+			 * no longer counted. */
+			cos3 = 9;
+			int vr = client_verify_checkpoint(&p_sup, copy, nl, &cp3, &cos3, err, sizeof err);
+			CHECK_(vr != 0 || cos3 == 0, "a checkpoint with byte %zu changed verified", at);
+			copy[at] ^= 0x01;
+			CHECK(client_verify_checkpoint(&p_sup, copy, nl, &cp3, NULL, err, sizeof err) == 0);
+		}
+		/* The same note against other keys (a profile without the
+		 * witness): verified afresh, zero cosignatures counted. */
+		evc_profile nowit = p_sup;
+		nowit.nwitnesses = 0;
+		cos3 = 9;
+		CHECK(client_verify_checkpoint(&nowit, copy, nl, &cp3, &cos3, err, sizeof err) == 0);
+		CHECK_EQ(cos3, 0);
+		free(copy);
+	}
 	pb_arena_free(&a);
 	client_close(cw);
 	client_close(cs);
