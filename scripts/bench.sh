@@ -65,7 +65,7 @@ series() { # LABEL FIELD... -- BENCH-ARGS
 
 node="-c $dir/d/node.conf"
 court="-c $dir/d/court.conf"
-series "ingest" records_per_s ratio server_rss_anon_mib_max ledger_bytes_per_entry tree_size -- \
+series "ingest" records_per_s ratio ratio_all_cores verify_rate_per_s verify_rate_all_cores server_rss_anon_mib_max ledger_bytes_per_entry tree_size -- \
 	$node --mode ingest --records 500000 --connections 4 --batch 256 --window 4 --data "$dir/d/data"
 series "latency at 5,000 records/s offered" p99 p50 max -- \
 	$node --mode latency --rate 5000 --duration 20
