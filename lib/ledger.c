@@ -1446,7 +1446,8 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 	}
 	/* Sorted, the keys of one page follow each other. */
 	sort_base = r->buf;
-	qsort(r->keys, r->n, sizeof(*r->keys), xkey_cmp);
+	if (r->n > 1)
+		qsort(r->keys, r->n, sizeof(*r->keys), xkey_cmp);
 
 	if ((rc = mdb_txn_begin(l->xenv, NULL, 0, &x)) != 0)
 		goto dbfail;
