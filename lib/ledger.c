@@ -1602,6 +1602,8 @@ index_open(ledger *l, const char *dir, char *err, size_t errcap)
 	if (!l->read_only && mdb_env_stat(l->xenv, &xst) == 0) {
 		uint64_t used = ((uint64_t)info.me_last_pgno + 1) * xst.ms_psize;
 		uint64_t want = used + (used / 2 > XMAP_DEFAULT ? used / 2 : XMAP_DEFAULT);
+		if (want > l->map_max)
+			want = l->map_max > used ? l->map_max : used;
 		if (want > l->xmap_size && mdb_env_set_mapsize(l->xenv, want) == 0)
 			l->xmap_size = want;
 	}
