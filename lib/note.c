@@ -25,7 +25,7 @@
 #define SIG_RAW_MAX (4 + NOTE_COSIG_LEN)
 /* Parsing: signatures of other algorithms may be long (ML-DSA-87: 4,627
  * bytes); as Go, the note still parses and they count as unverified. */
-#define SIG_PARSE_MAX (4 + 8192)
+#define SIG_PARSE_MAX (4 + NOTE_SIG_MAX)
 #define HASH_B64_LEN 44            /* base64 of 32 bytes */
 #define TLOG_PROOF_HEADER "c2sp.org/tlog-proof@v1"
 

@@ -23,6 +23,7 @@
 #include "keys.h"
 
 #define NOTE_COSIG_LEN 76  /* key id (4) || timestamp (8) || Ed25519 (64) */
+#define NOTE_SIG_MAX 8192  /* the longest signature a note may carry (parsed, unverified) */
 
 typedef struct note_sig {
 	char name[EVC_MAX_KEY_NAME + 1];
