@@ -191,10 +191,10 @@ sf_log_port(const char *log)
 	return port > 0 && port < 65536 ? (int)port : 0;
 }
 
-/* Start evchaind -c conf --listen 127.0.0.1:0 [--data data]; wait until it
- * listens. Its stdout and stderr go to a log file of its own. */
+/* Start evchaind -c conf [--listen listen] [--data data] (NULL: not given);
+ * wait until it listens. Its stdout and stderr go to a log file of its own. */
 static inline sf_server *
-sf_start(const char *conf, const char *data)
+sf_start_with(const char *conf, const char *listen, const char *data)
 {
 	REQUIRE(sf_nservers < SF_MAX_SERVERS);
 	sf_server *s = &sf_servers[sf_nservers];
@@ -206,8 +206,10 @@ sf_start(const char *conf, const char *data)
 	argv[k++] = (char *)prog;
 	argv[k++] = (char *)"-c";
 	argv[k++] = (char *)conf;
-	argv[k++] = (char *)"--listen";
-	argv[k++] = (char *)"127.0.0.1:0";
+	if (listen != NULL) {
+		argv[k++] = (char *)"--listen";
+		argv[k++] = (char *)listen;
+	}
 	if (data != NULL) {
 		argv[k++] = (char *)"--data";
 		argv[k++] = (char *)data;
@@ -245,6 +247,13 @@ sf_start(const char *conf, const char *data)
 	sf_dump_log(s, 20);
 	sf_die("evchaind did not report its port within 10 s");
 	return NULL;
+}
+
+/* Start evchaind -c conf --listen 127.0.0.1:0 [--data data]. */
+static inline sf_server *
+sf_start(const char *conf, const char *data)
+{
+	return sf_start_with(conf, "127.0.0.1:0", data);
 }
 
 static inline uint64_t

@@ -81,63 +81,6 @@ log_metrics_port(const char *log, char *host, size_t hcap)
 	return port > 0 && port < 65536 ? (int)port : 0;
 }
 
-/* Like sf_start, with --listen LISTEN (NULL: none) and --data DATA (NULL: none). */
-static sf_server *
-op_start(const char *conf, const char *listen, const char *data)
-{
-	REQUIRE(sf_nservers < SF_MAX_SERVERS);
-	sf_server *s = &sf_servers[sf_nservers];
-	snprintf(s->log, sizeof s->log, "%s/server-%zu.log", sf_tmp, sf_nservers);
-	sf_nservers++;
-	const char *prog = sf_prog("evchaind");
-	char *argv[10];
-	int k = 0;
-	argv[k++] = (char *)prog;
-	argv[k++] = (char *)"-c";
-	argv[k++] = (char *)conf;
-	if (listen != NULL) {
-		argv[k++] = (char *)"--listen";
-		argv[k++] = (char *)listen;
-	}
-	if (data != NULL) {
-		argv[k++] = (char *)"--data";
-		argv[k++] = (char *)data;
-	}
-	argv[k] = NULL;
-	fflush(NULL);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int nul = open("/dev/null", O_RDONLY);
-		if (fd < 0 || nul < 0)
-			_exit(127);
-		dup2(nul, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (int i = 3; i < 1024; i++)
-			close(i);
-		execv(prog, argv);
-		_exit(127);
-	}
-	s->pid = pid;
-	for (int i = 0; i < 1000; i++) {
-		int st;
-		if ((s->port = sf_log_port(s->log)) > 0)
-			return s;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			s->pid = 0;
-			sf_dump_log(s, 20);
-			sf_die("evchaind exited while starting");
-		}
-		usleep(10000);
-	}
-	sf_dump_log(s, 20);
-	sf_die("evchaind did not report its port within 10 s");
-	return NULL;
-}
-
 /* A port free on 127.0.0.1 whose successor is free too (0 if none found). */
 static int
 free_port_pair(void)
@@ -832,7 +775,7 @@ t_config(void)
 
 	/* metrics_public = yes: served on the wildcard address. */
 	const char *c6 = conf_with("m-pub.conf", "metrics_listen = 0.0.0.0:0\nmetrics_public = yes\n");
-	sf_server *s6 = op_start(c6, "127.0.0.1:0", sf_path("data-m6"));
+	sf_server *s6 = sf_start_with(c6, "127.0.0.1:0", sf_path("data-m6"));
 	int p6 = log_metrics_port(s6->log, host, sizeof host);
 	CHECK_(p6 > 0 && strcmp(host, "0.0.0.0") == 0, "public metrics on %s:%d", host, p6);
 	if (p6 > 0) {
@@ -847,7 +790,7 @@ t_config(void)
 	if (p > 0) {
 		char listen[64];
 		snprintf(listen, sizeof listen, "127.0.0.1:%d", p);
-		sf_server *s7 = op_start(sf_path("dep/evchaind.conf"), listen, sf_path("data-m7"));
+		sf_server *s7 = sf_start_with(sf_path("dep/evchaind.conf"), listen, sf_path("data-m7"));
 		int p7 = log_metrics_port(s7->log, host, sizeof host);
 		CHECK_(s7->port == p && p7 == p + 1 && strcmp(host, "127.0.0.1") == 0,
 		    "auto: main %d, metrics %s:%d", s7->port, host, p7);
@@ -856,7 +799,7 @@ t_config(void)
 
 	/* off: no endpoint, and the log says so. */
 	const char *c8 = conf_with("m-off.conf", "metrics_listen = off\n");
-	sf_server *s8 = op_start(c8, "127.0.0.1:0", sf_path("data-m8"));
+	sf_server *s8 = sf_start_with(c8, "127.0.0.1:0", sf_path("data-m8"));
 	CHECK_EQ(log_metrics_port(s8->log, NULL, 0), 0);
 	CHECK(strstr(await_log(s8->log, "metrics: off"), "metrics: off") != NULL);
 	CHECK_EQ(sf_stop(s8, SIGTERM, 10000, NULL), 0);
@@ -1029,7 +972,7 @@ t_backup(void)
 	CHECK_EQ(sf_stop(srv, SIGTERM, 10000, NULL), 0);
 	REQUIRE(rename(sf_path("dep/data"), sf_path("dep/data.aside")) == 0);
 	REQUIRE(rename(bk, sf_path("dep/data")) == 0);
-	srv = op_start(sf_path("dep/evchaind.conf"), "127.0.0.1:0", NULL);
+	srv = sf_start_with(sf_path("dep/evchaind.conf"), "127.0.0.1:0", NULL);
 	sf_use(srv);
 	{
 		evc_client *c = sf_conn(&p_sup);
@@ -1127,7 +1070,7 @@ t_succession(void)
 	CHECK_(rc != 0 || strstr(out, " 0 entries") != NULL, "a refused start logged: %d: %s", rc, out);
 
 	/* The new log: entry 0, signed by the new log key, holds the old checkpoint. */
-	sf_server *s2 = op_start(ok, "127.0.0.1:0", sf_path("data-new"));
+	sf_server *s2 = sf_start_with(ok, "127.0.0.1:0", sf_path("data-new"));
 	CHECK(strstr(await_log(s2->log, "serving log"), "continues \"evchain.local/dev-log\"") != NULL);
 	char addr[64];
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", s2->port);
@@ -1164,7 +1107,7 @@ t_succession(void)
 	rc = fx_run(cmd, out, sizeof out);
 	CHECK_(rc == 0 && strstr(out, "origin evchain.local/dev-log-2"), "the new log: %d: %s", rc, out);
 	/* Started again, the predecessor lines change nothing. */
-	s2 = op_start(ok, "127.0.0.1:0", sf_path("data-new"));
+	s2 = sf_start_with(ok, "127.0.0.1:0", sf_path("data-new"));
 	CHECK(strstr(await_log(s2->log, "serving log"), "serving log \"evchain.local/dev-log-2\": 1 entries")
 	    != NULL);
 	CHECK_EQ(sf_stop(s2, SIGTERM, 10000, NULL), 0);
