@@ -1549,63 +1549,6 @@ parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out
 	return 0;
 }
 
-/* Unix ms, YYYY-MM-DD (a Beijing date; *date_only set), or RFC 3339 with Z
- * or ±HH:MM. */
-static int
-parse_when(const char *s, int64_t *out, int *date_only)
-{
-	int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
-	*date_only = 0;
-	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(s, &end, 10);
-		if (errno != 0)
-			return -1;
-		*out = (int64_t)v;
-		return 0;
-	}
-	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3)
-		return -1;
-	const char *p = s + n;
-	int64_t off = 8 * 3600;
-	if (*p == '\0') {
-		*date_only = 1;
-	} else if (*p == 'T' || *p == ' ') {
-		int k = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &k) != 3)
-			return -1;
-		p += 1 + k;
-		if (*p == '.')
-			while (*++p >= '0' && *p <= '9')
-				;
-		if (*p == 'Z') {
-			off = 0;
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int oh, om;
-			if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6)
-				return -1;
-			off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-			p += 6;
-		} else {
-			return -1;
-		}
-	}
-	if (*p != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-		return -1;
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	*out = ((int64_t)timegm(&tm) - off) * 1000;
-	return 0;
-}
-
 static int
 usage_err(const char *msg, const char *arg)
 {
@@ -1644,15 +1587,15 @@ cli_audit(int argc, char **argv, const evc_profile *p)
 			return usage_err("unknown option or missing value:", o);
 		i++;
 		if (strcmp(o, "--from") == 0) {
-			if (parse_when(val, &A.ao.from_ms, &date_only) != 0)
+			if (client_parse_time(val, 8 * 3600, &A.ao.from_ms, &date_only) != 0)
 				return usage_err("--from: bad time", val);
 		} else if (strcmp(o, "--to") == 0) {
-			if (parse_when(val, &A.ao.to_ms, &date_only) != 0)
+			if (client_parse_time(val, 8 * 3600, &A.ao.to_ms, &date_only) != 0)
 				return usage_err("--to: bad time", val);
 			if (date_only)
 				A.ao.to_ms += 86400000; /* the whole day */
 		} else if (strcmp(o, "--as-of") == 0) {
-			if (parse_when(val, &A.ao.as_of_ms, &date_only) != 0)
+			if (client_parse_time(val, 8 * 3600, &A.ao.as_of_ms, &date_only) != 0)
 				return usage_err("--as-of: bad time", val);
 		} else if (strcmp(o, "--agency") == 0) {
 			A.ao.agency = val;

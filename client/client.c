@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -520,4 +521,61 @@ client_verify_receipt(const evc_profile *p, const Evchain__V1__Receipt *r, const
 out:
 	pb_arena_free(&a);
 	return ret;
+}
+
+int
+client_parse_time(const char *s, int64_t date_offset_s, int64_t *out, int *date_only)
+{
+	int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
+	if (date_only != NULL)
+		*date_only = 0;
+	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (errno != 0)
+			return -1;
+		*out = (int64_t)v;
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3)
+		return -1;
+	const char *p = s + n;
+	int64_t off = date_offset_s;
+	if (*p == '\0') {
+		if (date_only != NULL)
+			*date_only = 1;
+	} else if (*p == 'T' || *p == ' ') {
+		int k = 0;
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &k) != 3)
+			return -1;
+		p += 1 + k;
+		if (*p == '.')
+			while (*++p >= '0' && *p <= '9')
+				;
+		if (*p == 'Z') {
+			off = 0;
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int oh, om;
+			if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6)
+				return -1;
+			off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
+			p += 6;
+		} else {
+			return -1;
+		}
+	}
+	if (*p != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+		return -1;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	*out = ((int64_t)timegm(&tm) - off) * 1000;
+	return 0;
 }

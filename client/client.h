@@ -93,4 +93,9 @@ int client_verify_inclusion(const checkpoint *cp, uint64_t index, const uint8_t 
 /* Name of a status code ("invalid argument", …). */
 const char *client_status_name(int code);
 
+/* A time for the command line: Unix ms; YYYY-MM-DD, midnight at UTC +
+ * date_offset_s (*date_only set, when not NULL); or RFC 3339 with Z or
+ * ±HH:MM. Into Unix ms; 0, or -1 if malformed. */
+int client_parse_time(const char *s, int64_t date_offset_s, int64_t *out, int *date_only);
+
 #endif

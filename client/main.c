@@ -127,54 +127,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Unix ms, YYYY-MM-DD (UTC), or RFC 3339 with Z or ±HH:MM. */
-static int
-parse_time(const char *s, int64_t *out)
-{
-	char *end;
-	int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
-
-	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)) {
-		*out = strtoll(s, &end, 10);
-		return 0;
-	}
-	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3)
-		return -1;
-	const char *p = s + n;
-	int64_t off = 0;
-	if (*p == 'T' || *p == ' ') {
-		int k = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &k) != 3)
-			return -1;
-		p += 1 + k;
-		if (*p == '.')
-			while (isdigit((unsigned char)*++p))
-				;
-		if (*p == 'Z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int oh, om;
-			if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-				return -1;
-			off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
-			p += 6;
-		} else {
-			return -1;
-		}
-	}
-	if (*p != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-		return -1;
-	struct tm tm = { 0 };
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	*out = ((int64_t)timegm(&tm) - off) * 1000;
-	return 0;
-}
-
 static int
 parse_u64(const char *s, uint64_t *v)
 {
@@ -1014,10 +966,10 @@ cmd_query(int argc, char **argv)
 			qr.evidence_sha256.data = sha;
 			qr.evidence_sha256.len = 32;
 		} else if (strcmp(o, "--from") == 0) {
-			if (parse_time(v, &qr.from_ms))
+			if (client_parse_time(v, 0, &qr.from_ms, NULL))
 				return usage_err("--from: bad time %s", v);
 		} else if (strcmp(o, "--to") == 0) {
-			if (parse_time(v, &qr.to_ms))
+			if (client_parse_time(v, 0, &qr.to_ms, NULL))
 				return usage_err("--to: bad time %s", v);
 		} else if (strcmp(o, "--limit") == 0) {
 			if (parse_u64(v, &limit) || limit == 0 || limit > 100000)
@@ -1244,10 +1196,10 @@ cmd_evidence(int argc, char **argv)
 		else if (strcmp(o, "--company") == 0) company = v;
 		else if (strcmp(o, "--media-type") == 0) mtype = v;
 		else if (strcmp(o, "--start") == 0) {
-			if (parse_time(v, &start))
+			if (client_parse_time(v, 0, &start, NULL))
 				return usage_err("--start: bad time %s", v);
 		} else if (strcmp(o, "--end") == 0) {
-			if (parse_time(v, &end))
+			if (client_parse_time(v, 0, &end, NULL))
 				return usage_err("--end: bad time %s", v);
 		} else if (strcmp(o, "--lat") == 0 || strcmp(o, "--lon") == 0) {
 			char *e;
@@ -1361,10 +1313,10 @@ cmd_export(int argc, char **argv)
 			xr.subject_case = EVCHAIN__V1__EXPORT_BUNDLE_REQUEST__SUBJECT_COMPANY_USCC;
 			xr.company_uscc = (char *)v;
 		} else if (strcmp(o, "--from") == 0) {
-			if (parse_time(v, &xr.from_ms))
+			if (client_parse_time(v, 0, &xr.from_ms, NULL))
 				return usage_err("--from: bad time %s", v);
 		} else if (strcmp(o, "--to") == 0) {
-			if (parse_time(v, &xr.to_ms))
+			if (client_parse_time(v, 0, &xr.to_ms, NULL))
 				return usage_err("--to: bad time %s", v);
 		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--out") == 0) {
 			out = v;
