@@ -659,6 +659,7 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
     ledger_head *head, int *mdb_rc)
 {
 	MDB_txn *txn;
+	MDB_cursor *rcur = NULL;
 	int rc, ret;
 	uint64_t size = l->size;
 	merkle_stream st = l->stream;
@@ -682,6 +683,8 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 	hc.txn = txn;
 	hc.dbi = l->hashes;
 	hc.memo = NULL;
+	if ((rc = mdb_cursor_open(txn, l->records, &rcur)) != 0)
+		goto dbfail;
 
 	if (l->origin[0] == '\0') {
 		MDB_val k = { 6, "origin" }, v = { strlen(log_key->name), (void *)log_key->name };
@@ -699,9 +702,14 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 			continue;
 		}
 		hash_sha256(it->record, it->record_len, rdig);
-		MDB_val rk = { ridlen, ridk }, rv;
-		rc = mdb_get(txn, l->records, &rk, &rv);
-		if (rc == 0) {
+		/* Claim the id: one search (usually within the cursor's page,
+		 * ids being numbered), which finds the holder if there is one. */
+		uint8_t rval[40];
+		put_be64(rval, size);
+		memcpy(rval + 8, rdig, 32);
+		MDB_val rk = { ridlen, ridk }, rv = { 40, rval };
+		rc = mdb_cursor_put(rcur, &rk, &rv, MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST) {
 			if (rv.mv_size != 40) {
 				ret = EVC_ECORRUPT;
 				goto fail;
@@ -720,7 +728,7 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 				goto fail;
 			continue;
 		}
-		if (rc != MDB_NOTFOUND)
+		if (rc != 0)
 			goto dbfail;
 
 		/* The entry, encoded once. */
@@ -736,6 +744,9 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 		e.signature.len = 64;
 		size_t elen = evchain__v1__entry__get_packed_size(&e);
 		if (elen > EVC_MAX_ENTRY) {
+			/* Not logged: give the id back. */
+			if ((rc = mdb_cursor_del(rcur, 0)) != 0)
+				goto dbfail;
 			it->result = EVC_ETOOLARGE;
 			continue;
 		}
@@ -764,14 +775,6 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 			if ((rc = mdb_put(txn, l->hashes, &hkv, &hv, MDB_APPEND)) != 0)
 				goto dbfail;
 		}
-
-		uint8_t rval[40];
-		put_be64(rval, size);
-		memcpy(rval + 8, rdig, 32);
-		rv.mv_size = 40;
-		rv.mv_data = rval;
-		if ((rc = mdb_put(txn, l->records, &rk, &rv, 0)) != 0)
-			goto dbfail;
 
 		it->result = LEDGER_APPENDED;
 		it->index = size;
@@ -1311,6 +1314,7 @@ entry_record(pb_arena *a, const uint8_t *e, size_t el)
 
 /* One index key of a run: bytes at buf[off..off+len), for entry idx. */
 typedef struct xkey {
+	uint64_t pre;                /* bytes 0..7 big-endian, zero-padded: sorts most pairs */
 	size_t off;
 	uint64_t idx;
 	uint16_t len;
@@ -1348,7 +1352,10 @@ xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 		r->bcap = nc;
 	}
 	memcpy(r->buf + r->used, k, len);
-	r->keys[r->n++] = (xkey){ r->used, idx, (uint16_t)len, (uint8_t)db };
+	uint64_t pre = 0;
+	for (size_t i = 0; i < 8; i++)
+		pre = pre << 8 | (i < len ? k[i] : 0);
+	r->keys[r->n++] = (xkey){ pre, r->used, idx, (uint16_t)len, (uint8_t)db };
 	r->used += len;
 	return 0;
 }
@@ -1372,10 +1379,16 @@ xkey_cmp(const void *a, const void *b)
 	const xkey *x = a, *y = b;
 	if (x->db != y->db)
 		return x->db < y->db ? -1 : 1;
+	if (x->pre != y->pre)
+		return x->pre < y->pre ? -1 : 1;
+	/* The first min(8, len) bytes are equal; a shorter key that ends
+	 * there sorts first (the length test below). */
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(sort_base + x->off, sort_base + y->off, n);
-	if (c != 0)
-		return c;
+	if (n > 8) {
+		int c = memcmp(sort_base + x->off + 8, sort_base + y->off + 8, n - 8);
+		if (c != 0)
+			return c;
+	}
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
