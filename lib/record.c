@@ -473,6 +473,10 @@ check_str(vctx *v, const char *path, const char *field, const char *s, size_t ma
 		return fail(v, path, field, "too long (%zu bytes, at most %zu)", len, max);
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
+		if (u[i] > 0x20 && u[i] < 0x7f) { /* printable ASCII: allowed in every class */
+			i++;
+			continue;
+		}
 		size_t at = i;
 		uint32_t cp;
 		if (!utf8_next(u, len, &i, &cp))
