@@ -302,8 +302,8 @@ client_recv(evc_client *c, pb_arena *a, Evchain__V1__Response **resp)
 	for (;;) {
 		const uint8_t *p;
 		size_t plen;
-		ssize_t n = frame_parse(c->in + c->inoff, c->inlen - c->inoff, CLIENT_MAX_FRAME,
-		    &p, &plen);
+		ssize_t n = c->inlen == c->inoff ? FRAME_NEED_MORE :
+		    frame_parse(c->in + c->inoff, c->inlen - c->inoff, CLIENT_MAX_FRAME, &p, &plen);
 		if (n > 0) {
 			/* Unpacking copies what it keeps: the bytes can be reused. */
 			*resp = (Evchain__V1__Response *)pb_unpack(a, &evchain__v1__response__descriptor,
