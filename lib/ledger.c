@@ -57,7 +57,8 @@ struct ledger {
 	uint64_t index_errors;       /* failed index runs (atomic) */
 	unsigned interval_ms;
 	unsigned gen_bits;
-	pthread_mutex_t xrun;        /* one index run at a time */
+	pthread_mutex_t xrun;        /* one index run at a time; guards xr */
+	struct xrun *xr;             /* the run's buffers, kept while there is work */
 	pthread_mutex_t xmu;         /* guards xstop, with xcv */
 	pthread_cond_t xcv;
 	int xstop, indexer_on;
@@ -77,6 +78,7 @@ struct ledger_txn {
 static int index_open(ledger *l, const char *dir, char *err, size_t errcap);
 static int index_start(ledger *l);
 static void index_stop(ledger *l);
+static void xrun_free(ledger *l);
 
 __attribute__((format(printf, 3, 4))) static void
 seterr(char *err, size_t cap, const char *fmt, ...)
@@ -563,6 +565,7 @@ ledger_close(ledger *l)
 	pthread_mutex_destroy(&l->wlock);
 	pthread_mutex_destroy(&l->xrun);
 	pthread_mutex_destroy(&l->xmu);
+	xrun_free(l);
 	free(l->ebuf);
 	free(l);
 }
@@ -1314,7 +1317,7 @@ entry_record(pb_arena *a, const uint8_t *e, size_t el)
 
 /* One index key of a run: bytes at buf[off..off+len), for entry idx. */
 typedef struct xkey {
-	uint64_t pre;                /* bytes 0..7 big-endian, zero-padded: sorts most pairs */
+	uint64_t pre[2];             /* bytes 0..15 big-endian, zero-padded: sort most pairs */
 	size_t off;
 	uint64_t idx;
 	uint16_t len;
@@ -1328,6 +1331,7 @@ typedef struct xrun {
 	size_t used, bcap;
 	uint64_t idx, gen;
 	int rc;
+	pb_arena a;                  /* the records being indexed */
 } xrun;
 
 static int
@@ -1352,10 +1356,10 @@ xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 		r->bcap = nc;
 	}
 	memcpy(r->buf + r->used, k, len);
-	uint64_t pre = 0;
-	for (size_t i = 0; i < 8; i++)
-		pre = pre << 8 | (i < len ? k[i] : 0);
-	r->keys[r->n++] = (xkey){ pre, r->used, idx, (uint16_t)len, (uint8_t)db };
+	uint64_t pre[2] = { 0, 0 };
+	for (size_t i = 0; i < 16; i++)
+		pre[i >> 3] = pre[i >> 3] << 8 | (i < len ? k[i] : 0);
+	r->keys[r->n++] = (xkey){ { pre[0], pre[1] }, r->used, idx, (uint16_t)len, (uint8_t)db };
 	r->used += len;
 	return 0;
 }
@@ -1379,13 +1383,15 @@ xkey_cmp(const void *a, const void *b)
 	const xkey *x = a, *y = b;
 	if (x->db != y->db)
 		return x->db < y->db ? -1 : 1;
-	if (x->pre != y->pre)
-		return x->pre < y->pre ? -1 : 1;
-	/* The first min(8, len) bytes are equal; a shorter key that ends
+	if (x->pre[0] != y->pre[0])
+		return x->pre[0] < y->pre[0] ? -1 : 1;
+	if (x->pre[1] != y->pre[1])
+		return x->pre[1] < y->pre[1] ? -1 : 1;
+	/* The first min(16, len) bytes are equal; a shorter key that ends
 	 * there sorts first (the length test below). */
 	size_t n = x->len < y->len ? x->len : y->len;
-	if (n > 8) {
-		int c = memcmp(sort_base + x->off + 8, sort_base + y->off + 8, n - 8);
+	if (n > 16) {
+		int c = memcmp(sort_base + x->off + 16, sort_base + y->off + 16, n - 16);
 		if (c != 0)
 			return c;
 	}
@@ -1421,14 +1427,12 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 {
 	MDB_txn *txn = NULL, *x = NULL;
 	MDB_cursor *ec = NULL;
-	pb_arena a;
 	uint8_t leaf[32];
 	int rc, ret = 0;
 
 	*mdb_rc = 0;
 	r->n = r->used = 0;
 	r->rc = 0;
-	pb_arena_init(&a, 4 * EVC_MAX_RECORD);
 	if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto dbfail;
 	if ((rc = mdb_cursor_open(txn, l->entries, &ec)) != 0)
@@ -1448,7 +1452,7 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 		r->idx = i;
 		if ((ret = xrun_add(r, 0, lk, leaf_xkey(lk, r->gen, leaf), i)) != 0)
 			goto out;
-		const Record *rec = entry_record(&a, ev.mv_data, ev.mv_size);
+		const Record *rec = entry_record(&r->a, ev.mv_data, ev.mv_size);
 		if (rec != NULL)
 			record_attributes(rec, xrun_attr, r);
 		if ((ret = r->rc) != 0)
@@ -1502,19 +1506,44 @@ out:
 	mdb_cursor_close(ec);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
-	pb_arena_free(&a);
 	return ret;
 }
 
 /* Index everything committed, INDEX_BATCH entries per transaction. */
+/* Give back the buffers of the index run; with l->xrun held (or unshared). */
+static void
+xrun_free(ledger *l)
+{
+	if (l->xr == NULL)
+		return;
+	free(l->xr->keys);
+	free(l->xr->buf);
+	pb_arena_free(&l->xr->a);
+	free(l->xr);
+	l->xr = NULL;
+}
+
+/*
+ * Index everything committed, INDEX_BATCH entries per transaction. The run's
+ * buffers (megabytes for a full batch) stay from one call to the next while
+ * there is work, so that a busy indexer does not map and fault them in anew
+ * every period, and are given back by the first call that finds none.
+ */
 static int
 index_pending(ledger *l, int *stop)
 {
-	xrun r;
 	int ret = 0, mrc;
+	uint64_t done = 0;
 
-	memset(&r, 0, sizeof(r));
 	pthread_mutex_lock(&l->xrun);
+	if (l->xr == NULL) {
+		if ((l->xr = calloc(1, sizeof(*l->xr))) == NULL) {
+			pthread_mutex_unlock(&l->xrun);
+			return EVC_ENOMEM;
+		}
+		pb_arena_init(&l->xr->a, 4 * EVC_MAX_RECORD);
+	}
+	xrun *r = l->xr;
 	for (;;) {
 		uint64_t from = __atomic_load_n(&l->indexed, __ATOMIC_ACQUIRE);
 		uint64_t size = ledger_size(l);
@@ -1522,7 +1551,7 @@ index_pending(ledger *l, int *stop)
 			break;
 		uint64_t n = size - from > INDEX_BATCH ? INDEX_BATCH : size - from;
 		pthread_rwlock_rdlock(&l->resize);
-		ret = index_once(l, &r, from, n, &mrc);
+		ret = index_once(l, r, from, n, &mrc);
 		pthread_rwlock_unlock(&l->resize);
 		if (mrc == MDB_MAP_FULL) {
 			if ((ret = grow_env(l, l->xenv, &l->xmap_size)) != 0)
@@ -1531,10 +1560,11 @@ index_pending(ledger *l, int *stop)
 		}
 		if (ret != 0)
 			break;
+		done += n;
 	}
+	if (done == 0 || ret != 0)
+		xrun_free(l);
 	pthread_mutex_unlock(&l->xrun);
-	free(r.keys);
-	free(r.buf);
 	return ret;
 }
 
