@@ -138,6 +138,7 @@ get_be64(const uint8_t *p)
 struct hash_memo {
 	uint64_t key[MEMO_SLOTS];    /* stored index + 1; 0: empty */
 	uint8_t h[MEMO_SLOTS][32];
+	merkle_fold_memo fold;       /* right-edge ranges folded for proofs */
 };
 
 struct hash_reader_ctx {
@@ -377,7 +378,7 @@ load_state(ledger *l, MDB_txn *txn, char *err, size_t errcap)
 	}
 
 	struct hash_reader_ctx hc = { txn, l->hashes, NULL };
-	merkle_reader rd = { read_hashes, &hc };
+	merkle_reader rd = { read_hashes, &hc, NULL };
 	uint64_t li = merkle_stored_index(0, l->size - 1);
 	if ((rc = read_hashes(&hc, &li, 1, &l->last_leaf)) != 0 ||
 	    (rc = merkle_stream_load(&l->stream, l->size, &rd)) != 0) {
@@ -1099,7 +1100,7 @@ int
 ledger_tree_hash(ledger_txn *t, uint64_t size, uint8_t out[32])
 {
 	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
-	merkle_reader rd = { read_hashes, &hc };
+	merkle_reader rd = { read_hashes, &hc, t->memo != NULL ? &t->memo->fold : NULL };
 
 	if (size > t->size)
 		return EVC_ENOTFOUND;
@@ -1111,7 +1112,7 @@ ledger_prove_inclusion(ledger_txn *t, uint64_t index, uint64_t size, uint8_t (*p
     size_t cap, size_t *len)
 {
 	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
-	merkle_reader rd = { read_hashes, &hc };
+	merkle_reader rd = { read_hashes, &hc, t->memo != NULL ? &t->memo->fold : NULL };
 
 	if (size > t->size || index >= size)
 		return EVC_ENOTFOUND;
@@ -1123,7 +1124,7 @@ ledger_prove_consistency(ledger_txn *t, uint64_t m, uint64_t n, uint8_t (*proof)
     size_t cap, size_t *len)
 {
 	struct hash_reader_ctx hc = { t->txn, t->l->hashes, t->memo };
-	merkle_reader rd = { read_hashes, &hc };
+	merkle_reader rd = { read_hashes, &hc, t->memo != NULL ? &t->memo->fold : NULL };
 
 	if (n > t->size || m > n)
 		return EVC_ENOTFOUND;

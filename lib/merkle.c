@@ -156,23 +156,43 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 	uint64_t idx[MERKLE_MAX_READS];
 	uint8_t sub[MERKLE_MAX_READS][32];
 	unsigned start[MERKLE_MAX_ELEMS + 1];
+	unsigned slot[MERKLE_MAX_ELEMS];
+	unsigned char hit[MERKLE_MAX_ELEMS];
 	unsigned total = 0;
+	merkle_fold_memo *m = r->fold;
 	int rc;
 
 	for (size_t e = 0; e < n; e++) {
-		uint64_t w = elems[e].hi - elems[e].lo;
+		uint64_t lo = elems[e].lo, hi = elems[e].hi, w = hi - lo;
+		start[e] = total;
+		hit[e] = 0;
+		if (m != NULL && popcount64(w) > 1) {
+			slot[e] = (unsigned)(((lo * 0x9E3779B97F4A7C15ull) ^ hi) % MERKLE_FOLD_SLOTS);
+			if (m->hi[slot[e]] == hi && m->lo[slot[e]] == lo) {
+				memcpy(proof[n - 1 - e], m->h[slot[e]], 32);
+				hit[e] = 1;
+				continue;
+			}
+		}
 		/* popcount(w) subtrees; bounded as explained above. */
 		if (total + popcount64(w) > MERKLE_MAX_READS)
 			return EVC_EINVAL;
-		start[e] = total;
-		total += range_subtrees(elems[e].lo, elems[e].hi, idx + total);
+		total += range_subtrees(lo, hi, idx + total);
 	}
 	start[n] = total;
 	if (total > 0 && (rc = r->read(r->ctx, idx, total, sub)) < 0)
 		return rc;
-	for (size_t e = 0; e < n; e++)
-		fold_right((const uint8_t (*)[32])sub + start[e], start[e + 1] - start[e],
-		    proof[n - 1 - e]);
+	for (size_t e = 0; e < n; e++) {
+		if (hit[e])
+			continue;
+		unsigned k = start[e + 1] - start[e];
+		fold_right((const uint8_t (*)[32])sub + start[e], k, proof[n - 1 - e]);
+		if (m != NULL && k > 1) {
+			m->lo[slot[e]] = elems[e].lo;
+			m->hi[slot[e]] = elems[e].hi;
+			memcpy(m->h[slot[e]], proof[n - 1 - e], 32);
+		}
+	}
 	return 0;
 }
 

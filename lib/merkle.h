@@ -38,9 +38,24 @@ uint64_t merkle_stored_count(uint64_t n);
  * k < n. Return 0, or a negative EVC_E* code that the caller passes on.
  */
 typedef int (*merkle_read_fn)(void *ctx, const uint64_t *indexes, size_t n, uint8_t (*out)[32]);
+
+/*
+ * Hashes of ranges that are no stored subtree (the right edge [lo, n) of a
+ * tree), folded once and kept for the proofs that follow: the receipts of
+ * one commit all prove to the same size, and leaves of one subtree share
+ * its right-edge siblings. Zero it before use; direct-mapped, a miss is
+ * only recomputed. Valid for one ledger (ranges of one log never change).
+ */
+#define MERKLE_FOLD_SLOTS 64
+typedef struct merkle_fold_memo {
+	uint64_t lo[MERKLE_FOLD_SLOTS], hi[MERKLE_FOLD_SLOTS]; /* hi == 0: empty */
+	uint8_t h[MERKLE_FOLD_SLOTS][32];
+} merkle_fold_memo;
+
 typedef struct merkle_reader {
 	merkle_read_fn read;
 	void *ctx;
+	merkle_fold_memo *fold;      /* or NULL */
 } merkle_reader;
 
 /* Root of the tree of the first n leaves. 0, or the reader's error. */

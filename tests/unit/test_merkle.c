@@ -227,7 +227,7 @@ test_known_answers(void)
 	uint8_t leaves[8][32], want[32], got[32], proof[MERKLE_MAX_HEIGHT][32];
 	uint8_t data[16];
 	mem_store m;
-	merkle_reader r = { mem_read, &m };
+	merkle_reader r = { mem_read, &m, NULL };
 	merkle_stream s;
 	size_t len;
 
@@ -353,7 +353,7 @@ test_exhaustive(void)
 	const uint8_t (*cp)[32] = (const uint8_t (*)[32])proof;
 	const uint8_t (*ct)[32] = (const uint8_t (*)[32])tmp;
 	mem_store m;
-	merkle_reader r = { mem_read, &m };
+	merkle_reader r = { mem_read, &m, NULL };
 	merkle_stream s, s2;
 	size_t len;
 	unsigned bad = 0; /* failures counted locally to keep the output short */
@@ -566,7 +566,7 @@ test_sampled(void)
 	uint8_t (*leaves)[32] = calloc(N, 32);
 	uint8_t proof[MERKLE_MAX_HEIGHT][32], r1[32], r2[32];
 	mem_store m;
-	merkle_reader r = { mem_read, &m };
+	merkle_reader r = { mem_read, &m, NULL };
 	size_t len;
 	unsigned bad = 0;
 	uint64_t x = 0x9e3779b97f4a7c15u;
@@ -605,7 +605,7 @@ test_cost(void)
 {
 	uint8_t proof[MERKLE_MAX_HEIGHT + 1][32], out[32];
 	mem_store m = { 0 };
-	merkle_reader r = { fake_read, &m };
+	merkle_reader r = { fake_read, &m, NULL };
 	merkle_stream s;
 	size_t len;
 	static const uint64_t sizes[] = {
@@ -644,7 +644,7 @@ test_errors(void)
 {
 	uint8_t leaves[4][32], proof[8][32], out[32], want[32];
 	mem_store m;
-	merkle_reader r = { mem_read, &m };
+	merkle_reader r = { mem_read, &m, NULL };
 	merkle_stream s;
 	size_t len = 99;
 
@@ -702,12 +702,67 @@ test_errors(void)
 	free(m.h);
 }
 
+/*
+ * A fold memo changes no proof: one memo shared by every size and leaf (its
+ * slots collide and are overwritten, and hold ranges of other sizes), each
+ * proof equal to the one without it; and over the receipts of one size it
+ * reads fewer hashes.
+ */
+static void
+test_fold_memo(void)
+{
+	enum { N = 300 };
+	uint8_t leaves[N][32], want[MERKLE_MAX_HEIGHT][32], got[MERKLE_MAX_HEIGHT][32];
+	mem_store m;
+	merkle_fold_memo *fm = calloc(1, sizeof(*fm));
+	merkle_reader plain = { mem_read, &m, NULL }, memo = { mem_read, &m, fm };
+	size_t wl, gl, bad = 0;
+	unsigned long cases = 0;
+
+	REQUIRE(fm != NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t d[4] = { (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+		merkle_leaf_hash(d, sizeof d, leaves[i]);
+	}
+	build_store((const uint8_t (*)[32])leaves, N, &m);
+	for (uint64_t n = 1; n <= N; n++) {
+		for (uint64_t i = 0; i < n; i++) {
+			cases++;
+			if (merkle_prove_inclusion(i, n, &plain, want, MERKLE_MAX_HEIGHT, &wl) != 0 ||
+			    merkle_prove_inclusion(i, n, &memo, got, MERKLE_MAX_HEIGHT, &gl) != 0 ||
+			    wl != gl || memcmp(want, got, 32 * wl) != 0) {
+				if (bad++ < 3)
+					CHECK(!"a proof with the fold memo differs");
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
+	printf("# fold memo: %lu proofs compared\n", cases);
+
+	/* The receipts of one commit: the last 256 leaves of a 299-leaf tree. */
+	size_t without, with;
+	reset(&m);
+	for (uint64_t i = 43; i < 299; i++)
+		CHECK_OK(merkle_prove_inclusion(i, 299, &plain, want, MERKLE_MAX_HEIGHT, &wl));
+	without = m.reads;
+	memset(fm, 0, sizeof(*fm));
+	reset(&m);
+	for (uint64_t i = 43; i < 299; i++)
+		CHECK_OK(merkle_prove_inclusion(i, 299, &memo, got, MERKLE_MAX_HEIGHT, &gl));
+	with = m.reads;
+	printf("# hashes read for 256 proofs: %zu without the fold memo, %zu with\n", without, with);
+	CHECK(with < without);
+	free(fm);
+	free(m.h);
+}
+
 int
 main(void)
 {
 	test_layout();
 	test_known_answers();
 	test_exhaustive();
+	test_fold_memo();
 	test_sampled();
 	test_cost();
 	test_errors();

@@ -874,7 +874,7 @@ test_tlog_proof(void)
 		REQUIRE(checkpoint_format(&cp, cptext, sizeof cptext) > 0);
 		cp2 = signed_checkpoint(cptext, &cp2l, vks);
 		{
-			merkle_reader r = { array_read, store };
+			merkle_reader r = { array_read, store, NULL };
 			CHECK_OK(merkle_prove_inclusion(13, 21, &r, proof, 8, &plen));
 		}
 		CHECK_OK(tlog_proof_format(13, NULL, 0, (const uint8_t (*)[32])proof, plen, cp2, cp2l,
