@@ -687,6 +687,7 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 	hc.txn = txn;
 	hc.dbi = l->hashes;
 	hc.memo = NULL;
+	/* Freed with the transaction (a write transaction's cursors are). */
 	if ((rc = mdb_cursor_open(txn, l->records, &rcur)) != 0)
 		goto dbfail;
 
@@ -1510,7 +1511,6 @@ out:
 	return ret;
 }
 
-/* Index everything committed, INDEX_BATCH entries per transaction. */
 /* Give back the buffers of the index run; with l->xrun held (or unshared). */
 static void
 xrun_free(ledger *l)

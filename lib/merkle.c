@@ -156,7 +156,7 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 	uint64_t idx[MERKLE_MAX_READS];
 	uint8_t sub[MERKLE_MAX_READS][32];
 	unsigned start[MERKLE_MAX_ELEMS + 1];
-	unsigned slot[MERKLE_MAX_ELEMS];
+	unsigned slot[MERKLE_MAX_ELEMS] = { 0 };
 	unsigned char hit[MERKLE_MAX_ELEMS];
 	unsigned total = 0;
 	merkle_fold_memo *m = r->fold;
@@ -167,7 +167,10 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 		start[e] = total;
 		hit[e] = 0;
 		if (m != NULL && popcount64(w) > 1) {
-			slot[e] = (unsigned)(((lo * 0x9E3779B97F4A7C15ull) ^ hi) % MERKLE_FOLD_SLOTS);
+			/* The product's high bits: ranges of one commit share hi,
+			 * and their lo differ in high bits only. */
+			slot[e] = (unsigned)(((lo ^ hi * 0x9E3779B97F4A7C15ull) * 0x9E3779B97F4A7C15ull) >>
+			    (64 - MERKLE_FOLD_BITS));
 			if (m->hi[slot[e]] == hi && m->lo[slot[e]] == lo) {
 				memcpy(proof[n - 1 - e], m->h[slot[e]], 32);
 				hit[e] = 1;

@@ -46,7 +46,8 @@ typedef int (*merkle_read_fn)(void *ctx, const uint64_t *indexes, size_t n, uint
  * its right-edge siblings. Zero it before use; direct-mapped, a miss is
  * only recomputed. Valid for one ledger (ranges of one log never change).
  */
-#define MERKLE_FOLD_SLOTS 64
+#define MERKLE_FOLD_BITS 6
+#define MERKLE_FOLD_SLOTS (1u << MERKLE_FOLD_BITS)
 typedef struct merkle_fold_memo {
 	uint64_t lo[MERKLE_FOLD_SLOTS], hi[MERKLE_FOLD_SLOTS]; /* hi == 0: empty */
 	uint8_t h[MERKLE_FOLD_SLOTS][32];

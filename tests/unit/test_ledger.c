@@ -224,6 +224,87 @@ check_queries(ledger *l, uint64_t n, const char *when)
 	ledger_read_end(t);
 }
 
+/*
+ * Record-id claims against a model: batches drawn at random from a pool of
+ * ids, a third of the items too large to be logged (their id is given back:
+ * the same id later logs normally), duplicates and conflicts inside a batch
+ * and across batches; then the index and a reopen agree on the size.
+ */
+static void
+test_claims(const char *tmp)
+{
+	enum { NI = 400, POOL = 120, ROUNDS = 6 };
+	static ledger_item it[NI];
+	static fx_signed s[POOL];
+	static uint8_t big[EVC_MAX_ENTRY + 16];  /* its entry exceeds EVC_MAX_ENTRY */
+	int64_t logged[POOL];                    /* index of each pool id, or -1 */
+	ledger_opts o = { .no_sync = 1, .index_gen_bits = 2, .index_interval_ms = 3600000 };
+	char dir[700], err[512];
+	ledger *l;
+	ledger_head head;
+	uint64_t x = 12345, size = 0;
+	unsigned long bad = 0, large = 0, dups = 0, conflicts = 0;
+
+	snprintf(dir, sizeof(dir), "%s/claims", tmp);
+	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
+	for (int i = 0; i < POOL; i++) {
+		char rid[32], insp[32];
+		snprintf(rid, sizeof(rid), "rec-%06d", (i * 7919) % 100000);
+		snprintf(insp, sizeof(insp), "INSP-%d", i);
+		REQUIRE(fx_scan_in(rid, insp, &node_sk, fx_now_ms(), &s[i]) == 0);
+		logged[i] = -1;
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		int who[NI], isbig[NI];
+		for (int i = 0; i < NI; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			who[i] = (int)((x >> 33) % POOL);
+			isbig[i] = (x >> 20) % 3 == 0;
+			memset(&it[i], 0, sizeof(it[i]));
+			it[i].record = isbig[i] ? big : s[who[i]].rec;
+			it[i].record_len = isbig[i] ? sizeof(big) : s[who[i]].len;
+			it[i].sig = s[who[i]].sig;
+			it[i].rec = s[who[i]].decoded;
+		}
+		REQUIRE(ledger_append(l, it, NI, &log_sk, fx_now_ms(), &head) == 0);
+		for (int i = 0; i < NI; i++) {
+			int w = who[i], want;
+			int64_t at = logged[w];
+			if (at >= 0) {
+				/* the same bytes: a duplicate; other bytes: a conflict */
+				want = isbig[i] ? EVC_ECONFLICT : LEDGER_DUPLICATE;
+				if (isbig[i])
+					conflicts++;
+				else
+					dups++;
+			} else if (isbig[i]) {
+				want = EVC_ETOOLARGE;
+				large++;
+			} else {
+				want = LEDGER_APPENDED;
+				at = logged[w] = (int64_t)size++;
+			}
+			if (it[i].result != want || (at >= 0 && (int64_t)it[i].index != at)) {
+				if (bad++ < 3)
+					CHECK_(0, "round %d item %d: result %d at %" PRIu64 ", want %d at %" PRId64,
+					    round, i, it[i].result, it[i].index, want, at);
+			}
+		}
+		CHECK_EQ(ledger_size(l), size);
+		CHECK_EQ(ledger_index_sync(l), 0);
+	}
+	printf("# claims: %lu appended, %lu duplicates, %lu conflicts, %lu too large\n",
+	    (unsigned long)size, dups, conflicts, large);
+	CHECK_EQ(bad, 0);
+	CHECK(large > 0 && dups > 0 && conflicts > 0);
+	ledger_close(l);
+	REQUIRE(ledger_open(dir, &o, &l, err, sizeof(err)) == 0);
+	CHECK_EQ(ledger_size(l), size);
+	ledger_close(l);
+	for (int i = 0; i < POOL; i++)
+		fx_signed_free(&s[i]);
+}
+
 int
 main(void)
 {
@@ -586,6 +667,8 @@ main(void)
 		ledger_close(l);
 		l = NULL;
 	}
+
+	test_claims(tmp);
 
 	keys_skey_wipe(&log_sk);
 	keys_skey_wipe(&admin_sk);
