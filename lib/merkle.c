@@ -157,15 +157,13 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 	uint8_t sub[MERKLE_MAX_READS][32];
 	unsigned start[MERKLE_MAX_ELEMS + 1];
 	unsigned slot[MERKLE_MAX_ELEMS] = { 0 };
-	unsigned char hit[MERKLE_MAX_ELEMS];
 	unsigned total = 0;
 	merkle_fold_memo *m = r->fold;
 	int rc;
 
 	for (size_t e = 0; e < n; e++) {
 		uint64_t lo = elems[e].lo, hi = elems[e].hi, w = hi - lo;
-		start[e] = total;
-		hit[e] = 0;
+		start[e] = total;   /* a memo hit adds no subtree: k == 0 below */
 		if (m != NULL && popcount64(w) > 1) {
 			/* The product's high bits: ranges of one commit share hi,
 			 * and their lo differ in high bits only. */
@@ -173,7 +171,6 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 			    (64 - MERKLE_FOLD_BITS));
 			if (m->hi[slot[e]] == hi && m->lo[slot[e]] == lo) {
 				memcpy(proof[n - 1 - e], m->h[slot[e]], 32);
-				hit[e] = 1;
 				continue;
 			}
 		}
@@ -186,9 +183,9 @@ resolve(const struct range *elems, size_t n, const merkle_reader *r, uint8_t (*p
 	if (total > 0 && (rc = r->read(r->ctx, idx, total, sub)) < 0)
 		return rc;
 	for (size_t e = 0; e < n; e++) {
-		if (hit[e])
-			continue;
 		unsigned k = start[e + 1] - start[e];
+		if (k == 0)
+			continue;
 		fold_right((const uint8_t (*)[32])sub + start[e], k, proof[n - 1 - e]);
 		if (m != NULL && k > 1) {
 			m->lo[slot[e]] = elems[e].lo;
