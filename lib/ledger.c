@@ -1317,18 +1317,37 @@ entry_record(pb_arena *a, const uint8_t *e, size_t el)
 	return (const Record *)pb_unpack(a, &evchain__v1__record__descriptor, rb, rl);
 }
 
-/* One index key of a run: bytes at buf[off..off+len), for entry idx. */
-typedef struct xkey {
+/*
+ * An index run gathers the keys of up to INDEX_BATCH entries, then writes
+ * them in key order. Most attribute keys repeat (a node signs every record,
+ * an inspection has several, an officer many): each distinct key is stored
+ * and sorted once, with the entries that carry it as a list of postings, in
+ * entry order since entries are read in order, and written with one
+ * MDB_MULTIPLE put. Leaf keys are unique: one posting each, not hashed.
+ */
+typedef struct xkey {            /* one distinct key of a run */
 	uint64_t pre[2];             /* bytes 0..15 big-endian, zero-padded: sort most pairs */
-	size_t off;
-	uint64_t idx;
+	size_t off;                  /* its bytes: buf[off..off+len) */
+	uint32_t first, last, count; /* its postings (indexes into post) */
+	uint32_t hash;
 	uint16_t len;
 	uint8_t db;                  /* 0 leaves, 1 attrs */
 } xkey;
 
+typedef struct xpost {
+	uint64_t idx;                /* the entry */
+	uint32_t next;               /* the key's next posting; UINT32_MAX: none */
+} xpost;
+
 typedef struct xrun {
-	xkey *keys;
+	xkey *keys;                  /* distinct keys */
 	size_t n, cap;
+	xpost *post;
+	size_t np, pcap;
+	uint32_t *ht;                /* attribute keys: 1 + index into keys, 0 empty */
+	size_t hcap, nattr;          /* hcap a power of two, > 2 * nattr */
+	size_t *vals;                /* one key's entries, for its put */
+	size_t vcap;
 	uint8_t *buf;
 	size_t used, bcap;
 	uint64_t idx, gen;
@@ -1336,32 +1355,100 @@ typedef struct xrun {
 	pb_arena a;                  /* the records being indexed */
 } xrun;
 
+/* Grow *p (of *cap elements of size sz) to hold at least need. */
+static int
+grow_array(void **p, size_t *cap, size_t need, size_t sz, size_t first)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : first;
+	while (nc < need)
+		nc *= 2;
+	void *np = realloc(*p, nc * sz);
+	if (np == NULL)
+		return EVC_ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static uint32_t
+xkey_hash(const uint8_t *k, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, then a final mix */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ k[i]) * 0x100000001b3u;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+static int
+xrun_rehash(xrun *r, size_t hcap)
+{
+	uint32_t *ht = calloc(hcap, sizeof(*ht));
+	if (ht == NULL)
+		return EVC_ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->keys[i].db != 1)
+			continue;
+		size_t s = r->keys[i].hash & (hcap - 1);
+		while (ht[s] != 0)
+			s = (s + 1) & (hcap - 1);
+		ht[s] = (uint32_t)i + 1;
+	}
+	free(r->ht);
+	r->ht = ht;
+	r->hcap = hcap;
+	return 0;
+}
+
 static int
 xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 {
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 4096;
-		xkey *nk = realloc(r->keys, nc * sizeof(*nk));
-		if (nk == NULL)
-			return EVC_ENOMEM;
-		r->keys = nk;
-		r->cap = nc;
-	}
-	if (r->used + len > r->bcap) {
-		size_t nc = r->bcap ? r->bcap : 65536;
-		while (nc < r->used + len)
-			nc *= 2;
-		uint8_t *nb = realloc(r->buf, nc);
-		if (nb == NULL)
-			return EVC_ENOMEM;
-		r->buf = nb;
-		r->bcap = nc;
-	}
-	memcpy(r->buf + r->used, k, len);
 	uint64_t pre[2] = { 0, 0 };
 	for (size_t i = 0; i < 16; i++)
 		pre[i >> 3] = pre[i >> 3] << 8 | (i < len ? k[i] : 0);
-	r->keys[r->n++] = (xkey){ { pre[0], pre[1] }, r->used, idx, (uint16_t)len, (uint8_t)db };
+	uint32_t h = 0;
+	size_t slot = 0;
+	int ret;
+
+	if (db == 1) {
+		if (2 * (r->nattr + 1) > r->hcap &&
+		    (ret = xrun_rehash(r, r->hcap ? 2 * r->hcap : 4096)) != 0)
+			return ret;
+		h = xkey_hash(k, len);
+		for (slot = h & (r->hcap - 1); r->ht[slot] != 0; slot = (slot + 1) & (r->hcap - 1)) {
+			xkey *q = &r->keys[r->ht[slot] - 1];
+			if (q->hash != h || q->len != len || q->pre[0] != pre[0] || q->pre[1] != pre[1] ||
+			    (len > 16 && memcmp(r->buf + q->off + 16, k + 16, len - 16) != 0))
+				continue;
+			if (r->post[q->last].idx == idx)
+				return 0; /* the same key twice in one entry */
+			if ((ret = grow_array((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost), 16384)) != 0)
+				return ret;
+			r->post[r->np] = (xpost){ idx, UINT32_MAX };
+			r->post[q->last].next = (uint32_t)r->np;
+			q->last = (uint32_t)r->np++;
+			q->count++;
+			return 0;
+		}
+	}
+	if ((ret = grow_array((void **)&r->keys, &r->cap, r->n + 1, sizeof(xkey), 4096)) != 0 ||
+	    (ret = grow_array((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost), 16384)) != 0 ||
+	    (ret = grow_array((void **)&r->buf, &r->bcap, r->used + len, 1, 65536)) != 0)
+		return ret;
+	memcpy(r->buf + r->used, k, len);
+	r->post[r->np] = (xpost){ idx, UINT32_MAX };
+	r->keys[r->n] = (xkey){ { pre[0], pre[1] }, r->used, (uint32_t)r->np, (uint32_t)r->np, 1, h,
+		(uint16_t)len, (uint8_t)db };
+	if (db == 1) {
+		r->ht[slot] = (uint32_t)r->n + 1;
+		r->nattr++;
+	}
+	r->n++;
+	r->np++;
 	r->used += len;
 	return 0;
 }
@@ -1377,7 +1464,7 @@ xrun_attr(void *vctx, enum record_attr attr, const void *val, size_t len)
 		r->rc = xrun_add(r, 1, k, kl, r->idx);
 }
 
-static _Thread_local const uint8_t *sort_base; /* qsort has no context argument */
+static _Thread_local const xrun *sort_run; /* qsort has no context argument */
 
 static int
 xkey_cmp(const void *a, const void *b)
@@ -1393,13 +1480,46 @@ xkey_cmp(const void *a, const void *b)
 	 * there sorts first (the length test below). */
 	size_t n = x->len < y->len ? x->len : y->len;
 	if (n > 16) {
-		int c = memcmp(sort_base + x->off + 16, sort_base + y->off + 16, n - 16);
+		int c = memcmp(sort_run->buf + x->off + 16, sort_run->buf + y->off + 16, n - 16);
 		if (c != 0)
 			return c;
 	}
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	/* Only leaf keys can be equal (a run keeps one of each attribute key). */
+	uint64_t i = sort_run->post[x->first].idx, j = sort_run->post[y->first].idx;
+	return i < j ? -1 : i > j;
+}
+
+/* Write one distinct key with all its entries. */
+static int
+xrun_put(xrun *r, MDB_cursor *c, const xkey *q)
+{
+	MDB_val key = { q->len, r->buf + q->off };
+	int rc;
+
+	if (q->db == 0 || q->count == 1) {
+		/* Leaves (one entry a key; a repeated leaf hash keeps the later
+		 * entry, as lookups check the entry); an attribute of one entry.
+		 * An attribute pair already there (an index redone) is rewritten
+		 * unchanged. */
+		for (uint32_t p = q->first; p != UINT32_MAX; p = r->post[p].next) {
+			size_t iv = r->post[p].idx;
+			MDB_val val = u64val(&iv);
+			if ((rc = mdb_cursor_put(c, &key, &val, 0)) != 0)
+				return rc;
+		}
+		return 0;
+	}
+	if (grow_array((void **)&r->vals, &r->vcap, q->count, sizeof(size_t), 1024) != 0)
+		return ENOMEM;
+	size_t n = 0;
+	for (uint32_t p = q->first; p != UINT32_MAX; p = r->post[p].next)
+		r->vals[n++] = r->post[p].idx;
+	MDB_val val[2] = { { sizeof(size_t), r->vals }, { n, NULL } };
+	if ((rc = mdb_cursor_put(c, &key, val, MDB_MULTIPLE)) != 0)
+		return rc;
+	return val[1].mv_size == n ? 0 : MDB_CORRUPTED;
 }
 
 static int
@@ -1433,8 +1553,10 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 	int rc, ret = 0;
 
 	*mdb_rc = 0;
-	r->n = r->used = 0;
+	r->n = r->used = r->np = r->nattr = 0;
 	r->rc = 0;
+	if (r->ht != NULL)
+		memset(r->ht, 0, r->hcap * sizeof(*r->ht));
 	if ((rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto dbfail;
 	if ((rc = mdb_cursor_open(txn, l->entries, &ec)) != 0)
@@ -1464,7 +1586,7 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 			rc = 0;
 	}
 	/* Sorted, the keys of one page follow each other. */
-	sort_base = r->buf;
+	sort_run = r;
 	if (r->n > 1)
 		qsort(r->keys, r->n, sizeof(*r->keys), xkey_cmp);
 
@@ -1478,15 +1600,9 @@ index_once(ledger *l, xrun *r, uint64_t from, uint64_t n, int *mdb_rc)
 		mdb_cursor_close(xc[0]);
 		goto dbfail;
 	}
-	for (size_t i = 0; i < r->n; i++) {
-		xkey *q = &r->keys[i];
-		size_t iv = q->idx;
-		MDB_val key = { q->len, r->buf + q->off }, val = u64val(&iv);
-		rc = mdb_cursor_put(xc[q->db], &key, &val, q->db == 0 ? 0 : MDB_NODUPDATA);
-		if (rc != 0 && rc != MDB_KEYEXIST)
-			break;
-		rc = 0;
-	}
+	rc = 0;
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		rc = xrun_put(r, xc[r->keys[i].db], &r->keys[i]);
 	mdb_cursor_close(xc[0]);
 	mdb_cursor_close(xc[1]);
 	if (rc != 0)
@@ -1518,6 +1634,9 @@ xrun_free(ledger *l)
 	if (l->xr == NULL)
 		return;
 	free(l->xr->keys);
+	free(l->xr->post);
+	free(l->xr->ht);
+	free(l->xr->vals);
 	free(l->xr->buf);
 	pb_arena_free(&l->xr->a);
 	free(l->xr);
