@@ -1372,15 +1372,37 @@ grow_array(void **p, size_t *cap, size_t need, size_t sz, size_t first)
 	return 0;
 }
 
-static uint32_t
-xkey_hash(const uint8_t *k, size_t len)
+static uint64_t
+load_be64(const uint8_t *p)
 {
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, then a final mix */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ k[i]) * 0x100000001b3u;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdu;
-	h ^= h >> 33;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* A key's sort prefix (bytes 0..15, zero-padded) and hash (for the run's
+ * table of distinct keys: the prefix and the rest, 8 bytes at a time). */
+static uint32_t
+xkey_prefix(const uint8_t *k, size_t len, uint64_t pre[2])
+{
+	uint8_t pad[16] = { 0 };
+	if (len >= 16) {
+		pre[0] = load_be64(k);
+		pre[1] = load_be64(k + 8);
+	} else {
+		memcpy(pad, k, len);
+		pre[0] = load_be64(pad);
+		pre[1] = load_be64(pad + 8);
+	}
+	const uint64_t m = 0x9e3779b97f4a7c15u;
+	uint64_t h = (pre[0] ^ len) * m;
+	h = (h ^ (h >> 29) ^ pre[1]) * m;
+	for (size_t i = 16; i < len; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, k + i, len - i < 8 ? len - i : 8);
+		h = (h ^ (h >> 29) ^ w) * m;
+	}
+	h ^= h >> 32;
 	return (uint32_t)h;
 }
 
@@ -1407,10 +1429,8 @@ xrun_rehash(xrun *r, size_t hcap)
 static int
 xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 {
-	uint64_t pre[2] = { 0, 0 };
-	for (size_t i = 0; i < 16; i++)
-		pre[i >> 3] = pre[i >> 3] << 8 | (i < len ? k[i] : 0);
-	uint32_t h = 0;
+	uint64_t pre[2];
+	uint32_t h = xkey_prefix(k, len, pre);
 	size_t slot = 0;
 	int ret;
 
@@ -1418,7 +1438,6 @@ xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 		if (2 * (r->nattr + 1) > r->hcap &&
 		    (ret = xrun_rehash(r, r->hcap ? 2 * r->hcap : 4096)) != 0)
 			return ret;
-		h = xkey_hash(k, len);
 		for (slot = h & (r->hcap - 1); r->ht[slot] != 0; slot = (slot + 1) & (r->hcap - 1)) {
 			xkey *q = &r->keys[r->ht[slot] - 1];
 			if (q->hash != h || q->len != len || q->pre[0] != pre[0] || q->pre[1] != pre[1] ||
