@@ -242,8 +242,10 @@ main(int argc, char **argv)
 		goto out_key;
 	}
 	if (ledger_indexed(s.ledger) + 65536 < ledger_size(s.ledger))
-		fprintf(stderr, "evchaind: the index covers %" PRIu64 " of %" PRIu64 " entries; "
-		    "it catches up in the background (queries scan the rest meanwhile)\n",
+		fprintf(stderr, "evchaind: the index covers %" PRIu64 " of %" PRIu64 " entries: "
+		    "the key records are first found by scanning the rest (about 2 s a million "
+		    "entries), then the index catches up in the background (queries scan the rest "
+		    "meanwhile)\n",
 		    ledger_indexed(s.ledger), ledger_size(s.ledger));
 	if (ledger_origin(s.ledger)[0] && strcmp(ledger_origin(s.ledger), s.log_key.name) != 0) {
 		fprintf(stderr, "evchaind: %s holds the log \"%s\", but the log key is \"%s\"\n",
