@@ -761,7 +761,6 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 			goto fail;
 		uint8_t *eb = l->ebuf + eoff;
 		evchain__v1__entry__pack(&e, eb);
-		it->entry_off = eoff;
 		it->entry_len = elen;
 		eoff += elen;
 
@@ -829,10 +828,13 @@ append_once(ledger *l, ledger_item *items, size_t n, const evc_skey *log_key, in
 		goto dbfail;
 	}
 
-	/* Committed: the entries' bytes for the receipts. */
-	for (size_t i = 0; i < n; i++)
-		if (items[i].result == LEDGER_APPENDED)
-			items[i].entry = l->ebuf + items[i].entry_off;
+	/* Committed: the entries' bytes for the receipts, one after another in
+	 * ebuf in item order (ebuf may have moved while it grew). */
+	for (size_t i = 0, off = 0; i < n; i++)
+		if (items[i].result == LEDGER_APPENDED) {
+			items[i].entry = l->ebuf + off;
+			off += items[i].entry_len;
+		}
 
 	/* Committed: publish the writer state. */
 	if (l->origin[0] == '\0')

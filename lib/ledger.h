@@ -130,7 +130,7 @@ typedef struct ledger_item {
 	uint8_t leaf[32];
 	const uint8_t *entry;   /* LEDGER_APPENDED: the entry bytes, valid until the
 	                         * next ledger_append; NULL otherwise */
-	size_t entry_len, entry_off;
+	size_t entry_len;
 } ledger_item;
 
 /*

@@ -289,6 +289,16 @@ test_claims(const char *tmp)
 					CHECK_(0, "round %d item %d: result %d at %" PRIu64 ", want %d at %" PRId64,
 					    round, i, it[i].result, it[i].index, want, at);
 			}
+			/* An appended item's entry bytes (for its receipt) are its own:
+			 * they hash to its leaf; the others have none. */
+			uint8_t lh[32];
+			if (want == LEDGER_APPENDED && it[i].entry != NULL)
+				merkle_leaf_hash(it[i].entry, it[i].entry_len, lh);
+			if (want == LEDGER_APPENDED ? it[i].entry == NULL || memcmp(lh, it[i].leaf, 32) != 0
+			                            : it[i].entry != NULL) {
+				if (bad++ < 3)
+					CHECK_(0, "round %d item %d: entry bytes not the item's", round, i);
+			}
 		}
 		CHECK_EQ(ledger_size(l), size);
 		CHECK_EQ(ledger_index_sync(l), 0);
