@@ -2074,6 +2074,13 @@ ledger_query(ledger_txn *t, int attr, const void *val, size_t len, uint64_t star
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	for (; rc == 0 && i < t->size; i++) {
 		struct match_ctx m = { attr, val, len, 0 };
+		/* Every attribute but the kind is a string or bytes field of the
+		 * record, so its value is in the entry's bytes as it is: an entry
+		 * without them cannot match, and is not decoded. */
+		if (attr != RECORD_ATTR_KIND && memmem(v.mv_data, v.mv_size, val, len) == NULL) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
 		const Record *rec = entry_record(&a, v.mv_data, v.mv_size);
 		if (rec != NULL)
 			record_attributes(rec, match_attr, &m);

@@ -200,6 +200,12 @@ check_queries(ledger *l, uint64_t n, const char *when)
 	CHECK_EQ(idx[0], 1);
 	CHECK_EQ(ledger_query(t, RECORD_ATTR_INSPECTION, "NOPE", 4, 0, idx, 8, &cnt, &next), 0);
 	CHECK_EQ(cnt, 0);
+	/* Bytes that are in the entries, but as another attribute: a scan
+	 * decodes the entries that hold them, and finds no such certificate. */
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_CERT, "INSP-0000", 9, 0, idx, 8, &cnt, &next), 0);
+	CHECK_EQ(cnt, 0);
+	CHECK_EQ(ledger_query(t, RECORD_ATTR_COMPANY, "platform-node-1", 15, 0, idx, 8, &cnt, &next), 0);
+	CHECK_EQ(cnt, 0);
 	uint64_t fi;
 	CHECK_EQ(ledger_find_leaf(t, leaves[17], &fi), 0);
 	CHECK_EQ(fi, 17);
