@@ -1520,10 +1520,9 @@ xrun_put(xrun *r, MDB_cursor *c, const xkey *q)
 	int rc;
 
 	if (q->db == 0 || q->count == 1) {
-		/* Leaves (one entry a key; a repeated leaf hash keeps the later
-		 * entry, as lookups check the entry); an attribute of one entry.
-		 * An attribute pair already there (an index redone) is rewritten
-		 * unchanged. */
+		/* Leaves (one entry a key: a leaf hash covers its entry's index);
+		 * an attribute of one entry. A pair already there (an index run
+		 * redone) is rewritten unchanged. */
 		for (uint32_t p = q->first; p != UINT32_MAX; p = r->post[p].next) {
 			size_t iv = r->post[p].idx;
 			MDB_val val = u64val(&iv);
