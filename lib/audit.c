@@ -144,26 +144,8 @@ sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *,
 
 /* ---- growable arrays ---------------------------------------------------- */
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t elsize)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 64;
-	while (nc < need)
-		nc *= 2;
-	if (nc > SIZE_MAX / elsize)
-		return EVC_ENOMEM;
-	void *q = realloc(*p, nc * elsize);
-	if (q == NULL)
-		return EVC_ENOMEM;
-	*p = q;
-	*cap = nc;
-	return 0;
-}
-
 #define PUSH(a, arr, n, cap, val)                                                    \
-	(grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))) != 0 ? EVC_ENOMEM :  \
+	(evc_grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))) != 0 ? EVC_ENOMEM :  \
 	    ((arr)[(n)++] = (val), 0))
 
 /* ---- byte chunks (interned strings, reasons) ------------------------------ */
@@ -184,7 +166,7 @@ chunks_alloc(chunks *c, size_t len)
 	if (len > c->left) {
 		size_t sz = len > CHUNK / 4 ? len : CHUNK;
 		char *b = malloc(sz);
-		if (b == NULL || grow((void **)&c->list, &c->cap, c->n + 1, sizeof(char *)) != 0) {
+		if (b == NULL || evc_grow((void **)&c->list, &c->cap, c->n + 1, sizeof(char *)) != 0) {
 			free(b);
 			return NULL;
 		}
@@ -265,9 +247,9 @@ intern_n(strtab *t, const char *s, size_t len)
 	if (t->n >= NONE32 - 1)
 		return NONE32;
 	size_t c1 = t->cap, c2 = t->cap, c3 = t->cap;
-	if (grow((void **)&t->str, &c1, t->n + 1, sizeof(*t->str)) != 0 ||
-	    grow((void **)&t->hash, &c2, t->n + 1, sizeof(*t->hash)) != 0 ||
-	    grow((void **)&t->aux, &c3, t->n + 1, sizeof(*t->aux)) != 0)
+	if (evc_grow((void **)&t->str, &c1, t->n + 1, sizeof(*t->str)) != 0 ||
+	    evc_grow((void **)&t->hash, &c2, t->n + 1, sizeof(*t->hash)) != 0 ||
+	    evc_grow((void **)&t->aux, &c3, t->n + 1, sizeof(*t->aux)) != 0)
 		return NONE32;
 	t->cap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
 	char *copy = chunks_alloc(&t->mem, len + 1);
@@ -975,7 +957,7 @@ finding(audit *a, audit_rule rule, uint32_t agency, uint32_t company, uint32_t i
 	size_t ne = 0;
 	while (e[ne] != NO_INDEX)
 		ne++;
-	if (grow((void **)&a->ent, &a->capent, a->nent + ne, sizeof(*a->ent)) != 0)
+	if (evc_grow((void **)&a->ent, &a->capent, a->nent + ne, sizeof(*a->ent)) != 0)
 		return EVC_ENOMEM;
 	uint64_t *dst = a->ent + a->nent;
 	if (ne > 0)

@@ -35,6 +35,10 @@ enum evc_err {
 /* Short English message for an EVC_E* code (never NULL). */
 const char *evc_strerror(int err);
 
+/* Grow the array *p of *cap elements of elsize bytes (doubling, from 64) to
+ * hold at least need; 0 or EVC_ENOMEM (the array unchanged). */
+int evc_grow(void **p, size_t *cap, size_t need, size_t elsize);
+
 /* Sizes fixed by the formats. */
 #define EVC_HASH_LEN 32           /* SHA-256 */
 #define EVC_ED25519_PK_LEN 32

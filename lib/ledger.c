@@ -1357,23 +1357,6 @@ typedef struct xrun {
 	pb_arena a;                  /* the records being indexed */
 } xrun;
 
-/* Grow *p (of *cap elements of size sz) to hold at least need. */
-static int
-grow_array(void **p, size_t *cap, size_t need, size_t sz, size_t first)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : first;
-	while (nc < need)
-		nc *= 2;
-	void *np = realloc(*p, nc * sz);
-	if (np == NULL)
-		return EVC_ENOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
 static uint64_t
 load_be64(const uint8_t *p)
 {
@@ -1447,7 +1430,7 @@ xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 				continue;
 			if (r->post[q->last].idx == idx)
 				return 0; /* the same key twice in one entry */
-			if ((ret = grow_array((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost), 16384)) != 0)
+			if ((ret = evc_grow((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost))) != 0)
 				return ret;
 			r->post[r->np] = (xpost){ idx, UINT32_MAX };
 			r->post[q->last].next = (uint32_t)r->np;
@@ -1456,9 +1439,9 @@ xrun_add(xrun *r, int db, const uint8_t *k, size_t len, uint64_t idx)
 			return 0;
 		}
 	}
-	if ((ret = grow_array((void **)&r->keys, &r->cap, r->n + 1, sizeof(xkey), 4096)) != 0 ||
-	    (ret = grow_array((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost), 16384)) != 0 ||
-	    (ret = grow_array((void **)&r->buf, &r->bcap, r->used + len, 1, 65536)) != 0)
+	if ((ret = evc_grow((void **)&r->keys, &r->cap, r->n + 1, sizeof(xkey))) != 0 ||
+	    (ret = evc_grow((void **)&r->post, &r->pcap, r->np + 1, sizeof(xpost))) != 0 ||
+	    (ret = evc_grow((void **)&r->buf, &r->bcap, r->used + len, 1)) != 0)
 		return ret;
 	memcpy(r->buf + r->used, k, len);
 	r->post[r->np] = (xpost){ idx, UINT32_MAX };
@@ -1519,19 +1502,15 @@ xrun_put(xrun *r, MDB_cursor *c, const xkey *q)
 	MDB_val key = { q->len, r->buf + q->off };
 	int rc;
 
-	if (q->db == 0 || q->count == 1) {
-		/* Leaves (one entry a key: a leaf hash covers its entry's index);
-		 * an attribute of one entry. A pair already there (an index run
-		 * redone) is rewritten unchanged. */
-		for (uint32_t p = q->first; p != UINT32_MAX; p = r->post[p].next) {
-			size_t iv = r->post[p].idx;
-			MDB_val val = u64val(&iv);
-			if ((rc = mdb_cursor_put(c, &key, &val, 0)) != 0)
-				return rc;
-		}
-		return 0;
+	if (q->count == 1) {
+		/* Every leaf (a leaf hash covers its entry's index: never
+		 * repeated), an attribute of one entry. A pair already there (an
+		 * index run redone) is rewritten unchanged. */
+		size_t iv = r->post[q->first].idx;
+		MDB_val val = u64val(&iv);
+		return mdb_cursor_put(c, &key, &val, 0);
 	}
-	if (grow_array((void **)&r->vals, &r->vcap, q->count, sizeof(size_t), 1024) != 0)
+	if (evc_grow((void **)&r->vals, &r->vcap, q->count, sizeof(size_t)) != 0)
 		return ENOMEM;
 	size_t n = 0;
 	for (uint32_t p = q->first; p != UINT32_MAX; p = r->post[p].next)
@@ -2076,13 +2055,11 @@ ledger_query(ledger_txn *t, int attr, const void *val, size_t len, uint64_t star
 		/* Every attribute but the kind is a string or bytes field of the
 		 * record, so its value is in the entry's bytes as it is: an entry
 		 * without them cannot match, and is not decoded. */
-		if (attr != RECORD_ATTR_KIND && memmem(v.mv_data, v.mv_size, val, len) == NULL) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-			continue;
+		if (attr == RECORD_ATTR_KIND || memmem(v.mv_data, v.mv_size, val, len) != NULL) {
+			const Record *rec = entry_record(&a, v.mv_data, v.mv_size);
+			if (rec != NULL)
+				record_attributes(rec, match_attr, &m);
 		}
-		const Record *rec = entry_record(&a, v.mv_data, v.mv_size);
-		if (rec != NULL)
-			record_attributes(rec, match_attr, &m);
 		if (m.hit) {
 			if (*n == cap) {
 				*next = i;
